@@ -1,0 +1,130 @@
+# certkeep build. GNU make; dependencies through pkg-config.
+#   make            release build (build/release/certkeep)
+#   make debug      -O0 -g build (build/debug)
+#   make test       bootstrap, build, unit and integration tests
+#   make asan       unit + integration tests under ASan and UBSan (build/asan)
+#   make fuzz       each libFuzzer harness for FUZZ_TIME seconds
+#   make bench      benchmarks (not part of the tests)
+#   make run        bootstrap, build, import this machine's certificates, summary
+#   make format / format-check
+
+BUILD ?= release
+B := build/$(BUILD)
+PKGS := libcrypto libssl sqlite3
+CC ?= cc
+ifeq ($(CC),cc)
+CC := gcc
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -I$(B)/gen $(WARN) $(PKG_CFLAGS) -MMD -MP
+ifeq ($(BUILD),release)
+OPT := -O2 -g
+else ifeq ($(BUILD),debug)
+OPT := -O0 -g3
+else ifeq ($(BUILD),asan)
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDSAN := -fsanitize=address,undefined
+endif
+ALL_CFLAGS := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
+LDLIBS := $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC := $(sort $(filter-out src/cli/main.c,$(wildcard src/*/*.c)))
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/migrations.o
+MIGRATIONS := $(sort $(wildcard src/store/migrations/*.sql))
+UNIT_SRC := $(sort $(wildcard tests/unit/*/*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+BIN := $(B)/certkeep
+
+.PHONY: all debug asan test unit integration run bench fuzz format format-check bootstrap clean man
+all: $(BIN)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/gen/migrations.c: $(MIGRATIONS) scripts/embed-sql
+	@mkdir -p $(dir $@)
+	sh scripts/embed-sql $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/migrations.o: $(B)/gen/migrations.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libcertkeep.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(B)/src/cli/main.o $(B)/libcertkeep.a
+	$(CC) $(OPT) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libcertkeep.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/libcertkeep.a $(LDSAN) $(LDLIBS) -lcriterion
+
+debug:
+	$(MAKE) BUILD=debug all
+
+bootstrap:
+	@sh scripts/bootstrap
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2 --short-filename; done
+
+integration: $(BIN)
+	@CERTKEEP=$(abspath $(BIN)) sh tests/integration/run-all
+
+test: bootstrap
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) integration
+
+asan: bootstrap
+	$(MAKE) BUILD=asan all
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) BUILD=asan unit
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) BUILD=asan integration
+
+PATHS ?= /etc/ssl /usr/share/ca-certificates /usr/local/share/ca-certificates
+run: bootstrap
+	$(MAKE) all
+	@mkdir -p var
+	$(BIN) --db sqlite:./var/certkeep.db import -r --quiet $(PATHS); st=$$?; \
+	  $(BIN) --db sqlite:./var/certkeep.db stats; [ $$st -le 1 ]
+
+# Fuzzing: clang's libFuzzer over the same sources.
+FUZZ_TIME ?= 20
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -Ibuild/fuzz/gen -g -O1 \
+  -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
+build/fuzz/gen/migrations.c: $(MIGRATIONS) scripts/embed-sql
+	@mkdir -p $(dir $@)
+	sh scripts/embed-sql $(MIGRATIONS) > $@
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) build/fuzz/gen/migrations.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) build/fuzz/gen/migrations.c $(LDLIBS)
+fuzz: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+	  mkdir -p build/fuzz/corpus/$$n; \
+	  echo "== fuzz $$n for $(FUZZ_TIME)s"; \
+	  $$f -max_total_time=$(FUZZ_TIME) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+	    -print_final_stats=1 build/fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>build/fuzz/$$n.log \
+	    || { tail -50 build/fuzz/$$n.log; exit 1; }; \
+	  grep -E 'stat::number_of_executed_units|stat::peak_rss' build/fuzz/$$n.log; done
+
+bench: all
+	$(MAKE) -C bench B=$(abspath $(B))
+
+FMT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FMT_FILES)
+format-check:
+	@out=$$(for f in $(FMT_FILES); do clang-format --dry-run -Werror $$f 2>&1 >/dev/null || echo $$f; done); \
+	  if [ -n "$$out" ]; then echo "unformatted (run make format):"; echo "$$out"; exit 1; fi; echo "format ok"
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

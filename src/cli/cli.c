@@ -1,0 +1,217 @@
+/*
+ * certkeep's entry: global options (--db, --help, --version), dispatch to
+ * the command files, and the output helpers they share.
+ */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "x509/x509.h"
+
+#ifndef CK_VERSION
+#define CK_VERSION "0.1.0"
+#endif
+
+static const struct {
+	const char *name;
+	int (*fn)(struct ck_cli *, int, char **);
+	const char *summary;
+} commands[] = {
+    {"import", ck_cmd_import, "import certificates from files, folders or stdin"},
+    {"list", ck_cmd_list, "list certificates, filtered (table, JSON, CSV)"},
+    {"show", ck_cmd_show, "show one certificate, its chain and locations"},
+    {"stats", ck_cmd_stats, "inventory figures: expiry, issuers, keys"},
+    {"audit", ck_cmd_audit, "read and verify the audit log"},
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: certkeep [--db URL] COMMAND [ARGS]\n"
+	    "\n"
+	    "Certificate lifecycle management: one inventory of every "
+	    "certificate.\n"
+	    "\n"
+	    "Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name,
+		    commands[i].summary);
+	fprintf(f,
+	    "\n"
+	    "Global options:\n"
+	    "  --db URL     inventory database (default "
+	    "sqlite:./var/certkeep.db,\n"
+	    "               or $CERTKEEP_DB)\n"
+	    "  -h, --help   this help; `certkeep COMMAND --help` for a "
+	    "command\n"
+	    "  --version    print the version\n"
+	    "\n"
+	    "Exit codes:\n");
+#define CK_EXIT_HELP(name, val, str) fprintf(f, "  %d  %s\n", val, str);
+	CK_EXIT_MAP(CK_EXIT_HELP)
+#undef CK_EXIT_HELP
+}
+
+int
+ck_cli_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct ck_cli cli = {0};
+	int c;
+
+	cli.prog = "certkeep";
+	cli.db_url = getenv("CERTKEEP_DB");
+	if (cli.db_url == NULL || *cli.db_url == '\0')
+		cli.db_url = "sqlite:./var/certkeep.db";
+	{
+		const char *lvl = getenv("CERTKEEP_LOG_LEVEL");
+		enum ck_log_level l;
+		if (lvl != NULL && ck_log_level_parse(lvl, &l) == 0)
+			ck_log_set_level(l);
+	}
+	/* '+': stop at the command name; its options are its own. */
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			cli.db_url = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return CK_EXIT_OK;
+		case 'V':
+			printf("certkeep %s\n", CK_VERSION);
+			return CK_EXIT_OK;
+		default:
+			usage(stderr);
+			return CK_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return CK_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) == 0) {
+			int sub_argc = argc - optind;
+			char **sub_argv = argv + optind;
+
+			ck_x509_init();
+			optind = 0; /* glibc: full re-initialisation */
+			return commands[i].fn(&cli, sub_argc, sub_argv);
+		}
+	}
+	fprintf(stderr, "certkeep: '%s' is not a command; see certkeep --help\n",
+	    argv[optind]);
+	return CK_EXIT_USAGE;
+}
+
+int
+cli_exit_for(int code)
+{
+	switch (code) {
+	case 0: return CK_EXIT_OK;
+	case CK_E_INVAL: return CK_EXIT_USAGE;
+	case CK_E_NOTFOUND: return CK_EXIT_NOTFOUND;
+	case CK_E_DB:
+	case CK_E_FULL:
+	case CK_E_UNAVAILABLE: return CK_EXIT_STORE;
+	default: return CK_EXIT_FAIL;
+	}
+}
+
+int
+cli_fail(int code, const struct ck_err *err, const char *what)
+{
+	if (what != NULL)
+		fprintf(stderr, "certkeep: %s: %s\n", what, ck_err_msg(err, code));
+	else
+		fprintf(stderr, "certkeep: %s\n", ck_err_msg(err, code));
+	return cli_exit_for(code);
+}
+
+int
+cli_open_store(struct ck_cli *cli, struct ck_store **st)
+{
+	struct ck_err err = {0};
+	int r = ck_store_open(cli->db_url, st, &err);
+
+	if (r != 0) {
+		fprintf(stderr, "certkeep: cannot open inventory %s: %s\n",
+		    cli->db_url, ck_err_msg(&err, r));
+		return r == CK_E_INVAL ? CK_EXIT_USAGE : CK_EXIT_STORE;
+	}
+	return 0;
+}
+
+void
+cli_flush(struct ck_buf *b)
+{
+	if (b->len > 0)
+		fwrite(b->p, 1, b->len, stdout);
+	ck_buf_reset(b);
+}
+
+bool
+cli_color(void)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	return isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0');
+}
+
+void
+cli_key_desc(const char *type, int bits, const char *curve, char *out,
+    size_t cap)
+{
+	if (curve != NULL && *curve != '\0')
+		snprintf(out, cap, "%s %s", type, curve);
+	else if (bits > 0 && strncmp(type, "ed", 2) != 0)
+		snprintf(out, cap, "%s %d", type, bits);
+	else
+		snprintf(out, cap, "%s", type);
+}
+
+void
+cli_dn_short(const char *dn, char *out, size_t cap)
+{
+	const char *p = dn;
+	size_t n = 0;
+
+	/* RFC 4514 puts the most specific RDN first; find CN= at an RDN
+	 * start, then copy up to the next unescaped separator. */
+	while (p != NULL && *p) {
+		if (strncmp(p, "CN=", 3) == 0 && (p == dn || p[-1] == ',' ||
+						     p[-1] == '+')) {
+			p += 3;
+			while (*p && *p != ',' && *p != '+' && n + 1 < cap) {
+				if (*p == '\\' && p[1])
+					p++;
+				out[n++] = *p++;
+			}
+			out[n] = '\0';
+			return;
+		}
+		p = strpbrk(p, ",+");
+		if (p != NULL)
+			p++;
+	}
+	snprintf(out, cap, "%s", dn);
+}
+
+int64_t
+cli_days_left(int64_t t, int64_t now)
+{
+	int64_t d = t - now;
+
+	return d >= 0 ? d / 86400 : -((-d + 86399) / 86400);
+}

@@ -1,0 +1,67 @@
+/*
+ * The command line: git-style subcommands, one file per command. Shared
+ * here: the global options, exit codes and output helpers.
+ */
+#ifndef CK_CLI_H
+#define CK_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "store/store.h"
+
+/* Exit codes, documented in `certkeep --help` and docs/cli.md. */
+#define CK_EXIT_MAP(X)                                                         \
+	X(OK, 0, "success")                                                    \
+	X(PARTIAL, 1, "done, but some inputs were skipped (see messages)")     \
+	X(USAGE, 2, "bad command line")                                        \
+	X(NOTFOUND, 3, "what was asked for does not exist")                    \
+	X(STORE, 4, "the inventory cannot be opened or written (full disk, "  \
+		    "locked, corrupt)")                                        \
+	X(FAIL, 5, "any other failure")
+
+enum ck_exit {
+#define CK_EXIT_ENUM(name, val, str) CK_EXIT_##name = val,
+	CK_EXIT_MAP(CK_EXIT_ENUM)
+#undef CK_EXIT_ENUM
+};
+
+struct ck_cli {
+	const char *db_url;
+	const char *prog; /* "certkeep" */
+};
+
+int ck_cli_main(int argc, char **argv);
+
+/* Commands: argv[0] is the command name. */
+int ck_cmd_import(struct ck_cli *cli, int argc, char **argv);
+int ck_cmd_list(struct ck_cli *cli, int argc, char **argv);
+int ck_cmd_show(struct ck_cli *cli, int argc, char **argv);
+int ck_cmd_stats(struct ck_cli *cli, int argc, char **argv);
+int ck_cmd_audit(struct ck_cli *cli, int argc, char **argv);
+
+/* Opens the store named by --db, printing the reason on failure. */
+int cli_open_store(struct ck_cli *cli, struct ck_store **st);
+/* Prints "certkeep: <what>: <reason>" to stderr; returns the exit code
+ * that fits code. */
+int cli_fail(int code, const struct ck_err *err, const char *what);
+/* Exit code for a CK_E_* code. */
+int cli_exit_for(int code);
+/* Writes b to stdout and empties it (for streaming large output). */
+void cli_flush(struct ck_buf *b);
+/* True when colour should be used on stdout. */
+bool cli_color(void);
+/* "rsa 2048", "ec P-256", "ed25519". */
+void cli_key_desc(const char *type, int bits, const char *curve, char *out,
+    size_t cap);
+/* The CN of an RFC 4514 name, or the whole name when there is none. */
+void cli_dn_short(const char *dn, char *out, size_t cap);
+/* Appends the JSON object of one row (the `list --json` schema). */
+void cli_row_json(const struct ck_cert_row *r, int64_t now, struct ck_buf *o);
+/* Days from now to t, rounded toward minus infinity. */
+int64_t cli_days_left(int64_t t, int64_t now);
+
+#endif

@@ -1,0 +1,80 @@
+-- The certificate inventory: one row per distinct certificate (keyed by the
+-- SHA-256 of its DER), its names for lookups, where it was seen, the audit
+-- log, and running counts for stats.
+CREATE TABLE certificates (
+	id INTEGER PRIMARY KEY,
+	sha256 BLOB NOT NULL UNIQUE,
+	sha1 BLOB NOT NULL,
+	der BLOB NOT NULL,
+	version INTEGER NOT NULL,
+	serial TEXT NOT NULL,
+	subject TEXT NOT NULL,
+	issuer TEXT NOT NULL,
+	cn TEXT,
+	sans TEXT NOT NULL,             -- one per line, "DNS:name", "IP:addr", ...
+	not_before INTEGER NOT NULL,
+	not_after INTEGER NOT NULL,
+	key_type TEXT NOT NULL,
+	key_bits INTEGER NOT NULL,
+	curve TEXT,
+	sig_alg TEXT NOT NULL,
+	is_ca INTEGER NOT NULL,
+	path_len INTEGER,
+	ski TEXT,
+	aki TEXT,
+	self_issued INTEGER NOT NULL,
+	issuer_id INTEGER REFERENCES certificates(id),
+	link_state INTEGER NOT NULL DEFAULT 0, -- 0 by name and key id, 1 signature checked, -1 signature bad
+	revoked_at INTEGER,
+	revocation_reason TEXT,
+	first_seen INTEGER NOT NULL,
+	last_seen INTEGER NOT NULL
+);
+CREATE INDEX certificates_not_after ON certificates(not_after);
+CREATE INDEX certificates_issuer ON certificates(issuer);
+CREATE INDEX certificates_key ON certificates(key_type, key_bits);
+CREATE INDEX certificates_ca_ski ON certificates(ski) WHERE is_ca = 1;
+CREATE INDEX certificates_ca_subject ON certificates(subject) WHERE is_ca = 1;
+
+-- Names reversed label by label at the character level ("moc.elpmaxe.www"),
+-- so that "*.example.com" is a range scan on a prefix.
+CREATE TABLE names (
+	name_rev TEXT NOT NULL,
+	cert_id INTEGER NOT NULL REFERENCES certificates(id),
+	kind TEXT NOT NULL,
+	PRIMARY KEY (name_rev, cert_id)
+) WITHOUT ROWID;
+
+CREATE TABLE locations (
+	id INTEGER PRIMARY KEY,
+	cert_id INTEGER NOT NULL REFERENCES certificates(id),
+	kind TEXT NOT NULL,             -- file, endpoint, ssh, agent
+	place TEXT NOT NULL,            -- path, ip:port/sni, host:path
+	first_seen INTEGER NOT NULL,
+	last_seen INTEGER NOT NULL,
+	present INTEGER NOT NULL DEFAULT 1,
+	UNIQUE (cert_id, kind, place)
+);
+CREATE INDEX locations_place ON locations(kind, place);
+
+-- Append-only audit log; each row carries the hash of the one before.
+CREATE TABLE events (
+	id INTEGER PRIMARY KEY,
+	at INTEGER NOT NULL,
+	actor TEXT NOT NULL,
+	action TEXT NOT NULL,
+	object TEXT NOT NULL,
+	detail TEXT NOT NULL,
+	prev_hash BLOB NOT NULL,
+	hash BLOB NOT NULL
+);
+CREATE INDEX events_at ON events(at);
+
+-- Counts kept with every insert so that stats never scan the inventory.
+-- dim: issuer, key, sig, day (not_after / 86400).
+CREATE TABLE cert_counts (
+	dim TEXT NOT NULL,
+	key TEXT NOT NULL,
+	n INTEGER NOT NULL,
+	PRIMARY KEY (dim, key)
+);

@@ -1,0 +1,180 @@
+/*
+ * The inventory store: one interface over the database that holds every
+ * certificate, where it was seen, and the audit log. SQLite is the embedded
+ * backend (WAL, one file); the SQL is plain and $n-parameterised so that the
+ * PostgreSQL backend can share it.
+ *
+ * A store handle is used by one thread at a time. Writes happen inside
+ * ck_store_begin()/ck_store_commit(); a failed batch is rolled back whole
+ * with ck_store_rollback(), leaving the inventory as it was before.
+ */
+#ifndef CK_STORE_H
+#define CK_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "x509/x509.h"
+
+struct ck_store;
+
+/*
+ * Opens (creating if needed, and migrating to the current schema) the store
+ * at url: "sqlite:PATH" (also a bare path) with optional "?max_pages=N" to
+ * cap the file size. Blocks. On success *out is owned by the caller.
+ */
+int ck_store_open(const char *url, struct ck_store **out, struct ck_err *err);
+void ck_store_free(struct ck_store *st);
+
+/* The schema version now in the database. */
+int ck_store_schema_version(struct ck_store *st, int *out, struct ck_err *err);
+
+int ck_store_begin(struct ck_store *st, struct ck_err *err);
+int ck_store_commit(struct ck_store *st, struct ck_err *err);
+/* Undoes everything since begin, including counts not yet written. */
+void ck_store_rollback(struct ck_store *st);
+
+/* Fault injection for tests: the nth write call from now fails (0: off). */
+void ck_store_fail_after(struct ck_store *st, int nth);
+
+/* ---- writes (inside a transaction) ---- */
+
+/*
+ * Records c once, keyed by its SHA-256: a known certificate only has its
+ * last_seen moved. Links it to its issuer when the issuer is in the
+ * inventory (found by AKI/SKI and name; the signature is checked when the
+ * chain is read, see ck_store_chain), and links orphans it issued when c
+ * is a CA. *id gets its row id and *is_new whether it was new.
+ */
+int ck_store_cert_put(struct ck_store *st, const struct ck_cert *c,
+    int64_t seen_at, int64_t *id, bool *is_new, struct ck_err *err);
+
+/* Records that cert_id was seen at place (kind "file", "endpoint", ...). */
+int ck_store_location_put(struct ck_store *st, int64_t cert_id,
+    const char *kind, const char *place, int64_t seen_at, struct ck_err *err);
+
+/*
+ * Appends an audit event; the hash chain links it to the previous one.
+ * Must run inside a transaction so the chain stays linear.
+ */
+int ck_store_event_add(struct ck_store *st, const char *actor,
+    const char *action, const char *object, const char *detail,
+    struct ck_err *err);
+
+/* ---- reads ---- */
+
+/*
+ * A certificate row as stored. Strings are borrowed and valid only during
+ * the callback that receives the row. sans holds one name per line
+ * ("DNS:www.example.com"). der is set only when asked for.
+ */
+struct ck_cert_row {
+	int64_t id;
+	const uint8_t *sha256; /* 32 bytes */
+	const uint8_t *sha1;   /* 20 bytes */
+	int version;
+	const char *serial, *subject, *issuer, *cn, *sans;
+	int64_t not_before, not_after;
+	const char *key_type, *curve, *sig_alg, *ski, *aki;
+	int key_bits, path_len;
+	bool is_ca, self_issued;
+	int64_t issuer_id; /* 0 when the issuer is not in the inventory */
+	int link_state;    /* 0 by key id and name, 1 signature ok, -1 bad */
+	int64_t revoked_at;
+	int64_t first_seen, last_seen;
+	const uint8_t *der;
+	size_t der_len;
+};
+
+/* Returns 0 to go on, non-zero to stop (passed back to the caller). */
+typedef int (*ck_row_cb)(void *ctx, const struct ck_cert_row *row);
+
+enum ck_sort { CK_SORT_EXPIRY, CK_SORT_ID };
+
+struct ck_cert_filter {
+	int64_t not_after_min;  /* not_after >= this (0: no bound) */
+	int64_t not_after_max;  /* not_after < this (0: no bound) */
+	const char *issuer;     /* substring of the issuer DN, case-insensitive */
+	const char *name;       /* name or pattern with '*' and '?' */
+	const char *key_type;   /* rsa, ec, ed25519, ... */
+	int ca;                 /* -1 any, 0 leaves only, 1 CAs only */
+	int64_t limit;          /* 0: no limit */
+	int64_t after_id;       /* keyset pagination with CK_SORT_ID */
+	enum ck_sort sort;
+	bool with_der;
+};
+
+/* Streams matching rows to cb in order; never loads the set in memory. */
+int ck_store_cert_list(struct ck_store *st, const struct ck_cert_filter *f,
+    ck_row_cb cb, void *ctx, struct ck_err *err);
+
+/* Same count the list would give, without a limit. */
+int ck_store_cert_count(struct ck_store *st, const struct ck_cert_filter *f,
+    int64_t *out, struct ck_err *err);
+
+/*
+ * Resolves a reference typed by a person: a row id, or a SHA-256 hex prefix
+ * of at least 4 characters (CK_E_NOTFOUND, or CK_E_INVAL when ambiguous).
+ */
+int ck_store_cert_find(struct ck_store *st, const char *ref, int64_t *id,
+    struct ck_err *err);
+
+/* One row (with DER) to cb. CK_E_NOTFOUND when there is none. */
+int ck_store_cert_get(struct ck_store *st, int64_t id, ck_row_cb cb,
+    void *ctx, struct ck_err *err);
+
+/*
+ * The chain of id up to a root or the last issuer known: each row to cb,
+ * starting with id itself. Links not yet confirmed are checked by signature
+ * here (and the result recorded); a bad signature ends the chain.
+ */
+int ck_store_chain(struct ck_store *st, int64_t id, ck_row_cb cb, void *ctx,
+    struct ck_err *err);
+
+struct ck_location {
+	const char *kind, *place;
+	int64_t first_seen, last_seen;
+	bool present;
+};
+typedef int (*ck_location_cb)(void *ctx, const struct ck_location *loc);
+int ck_store_locations(struct ck_store *st, int64_t cert_id,
+    ck_location_cb cb, void *ctx, struct ck_err *err);
+
+/* ---- stats ---- */
+
+struct ck_count {
+	char *key; /* owned */
+	int64_t n;
+};
+
+struct ck_stats {
+	int64_t total;
+	int64_t expired, lt7d, lt30d, lt90d, later; /* buckets, disjoint */
+	struct ck_count *by_issuer, *by_key, *by_sig;
+	size_t n_issuer, n_key, n_sig;
+};
+
+/* Figures as of now; counts are sorted largest first. */
+int ck_store_stats(struct ck_store *st, int64_t now, struct ck_stats **out,
+    struct ck_err *err);
+void ck_stats_free(struct ck_stats *s);
+
+/* ---- audit ---- */
+
+struct ck_event {
+	int64_t id, at;
+	const char *actor, *action, *object, *detail;
+};
+typedef int (*ck_event_cb)(void *ctx, const struct ck_event *ev);
+/* Events with at in [from, to) (0: unbounded), oldest first. */
+int ck_store_events(struct ck_store *st, int64_t from, int64_t to,
+    int64_t limit, ck_event_cb cb, void *ctx, struct ck_err *err);
+/*
+ * Recomputes the hash chain. *count gets the number of events checked; a
+ * broken link is CK_E_CRYPTO with the event id in err.
+ */
+int ck_store_events_verify(struct ck_store *st, int64_t *count,
+    struct ck_err *err);
+
+#endif

@@ -1,0 +1,322 @@
+/*
+ * The SQLite backend: opening the one-file inventory (WAL, busy timeout),
+ * applying migrations, transactions, the statement cache and error mapping.
+ */
+#include "store/store_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/clock.h"
+#include "base/mem.h"
+#include "store/migrations.h"
+
+int
+db_err(struct ck_store *st, int rc, struct ck_err *err, const char *what)
+{
+	int code = CK_E_DB;
+	const char *msg = st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		code = CK_E_FULL;
+		msg = "database or disk is full";
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		code = CK_E_UNAVAILABLE;
+		break;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		code = CK_E_PERM;
+		break;
+	case SQLITE_CANTOPEN:
+		code = CK_E_IO;
+		break;
+	case SQLITE_IOERR:
+		/* Disk full during a WAL write surfaces as an I/O error. */
+		code = errno == ENOSPC ? CK_E_FULL : CK_E_IO;
+		break;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		code = CK_E_DB;
+		break;
+	}
+	return ck_err_set(err, code, "store: %s: %s", what, msg);
+}
+
+sqlite3_stmt *
+stmt_get(struct ck_store *st, enum stmt_id id, struct ck_err *err)
+{
+	sqlite3_stmt *s = st->stmts[id];
+	int rc;
+
+	if (s != NULL) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		return s;
+	}
+	rc = sqlite3_prepare_v3(st->db, ck_store_sql[id], -1,
+	    SQLITE_PREPARE_PERSISTENT, &s, NULL);
+	if (rc != SQLITE_OK) {
+		db_err(st, rc, err, "prepare");
+		return NULL;
+	}
+	/* $n must appear in order so that index n is parameter $n. */
+	for (int i = 1; i <= sqlite3_bind_parameter_count(s); i++) {
+		char want[16];
+		snprintf(want, sizeof(want), "$%d", i);
+		if (strcmp(sqlite3_bind_parameter_name(s, i), want) != 0)
+			CK_BUG("sql parameters out of order");
+	}
+	st->stmts[id] = s;
+	return s;
+}
+
+int
+step_write(struct ck_store *st, sqlite3_stmt *s, struct ck_err *err,
+    const char *what)
+{
+	int rc;
+
+	if (st->fail_after > 0 && --st->fail_after == 0) {
+		sqlite3_reset(s);
+		return ck_err_set(err, CK_E_DB, "store: %s: injected failure",
+		    what);
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		;
+	if (rc != SQLITE_DONE) {
+		int r = db_err(st, rc, err, what);
+		sqlite3_reset(s);
+		return r;
+	}
+	sqlite3_reset(s);
+	return 0;
+}
+
+int
+exec_sql(struct ck_store *st, const char *sql, struct ck_err *err)
+{
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return db_err(st, rc, err, "exec");
+	return 0;
+}
+
+void
+ck_store_fail_after(struct ck_store *st, int nth)
+{
+	st->fail_after = nth;
+}
+
+int
+ck_store_schema_version(struct ck_store *st, int *out, struct ck_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*out = 0;
+	rc = sqlite3_prepare_v2(st->db,
+	    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &s,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return db_err(st, rc, err, "schema version");
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*out = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static int
+migrate(struct ck_store *st, struct ck_err *err)
+{
+	int r, have;
+
+	if ((r = exec_sql(st,
+		 "CREATE TABLE IF NOT EXISTS schema_migrations ("
+		 "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+		 "applied_at INTEGER NOT NULL)",
+		 err)) != 0)
+		return r;
+	if ((r = ck_store_schema_version(st, &have, err)) != 0)
+		return r;
+	for (const struct ck_migration *m = ck_migrations; m->sql; m++) {
+		char rec[256];
+
+		if (m->version <= have)
+			continue;
+		if ((r = exec_sql(st, "BEGIN IMMEDIATE", err)) != 0)
+			return r;
+		snprintf(rec, sizeof(rec),
+		    "INSERT INTO schema_migrations VALUES (%d, '%s', %lld)",
+		    m->version, m->name, (long long)ck_now());
+		if ((r = exec_sql(st, m->sql, err)) != 0 ||
+		    (r = exec_sql(st, rec, err)) != 0 ||
+		    (r = exec_sql(st, "COMMIT", err)) != 0) {
+			exec_sql(st, "ROLLBACK", NULL);
+			return ck_err_wrap(err, r, "migration %s", m->name);
+		}
+	}
+	return 0;
+}
+
+/* "sqlite:PATH[?max_pages=N]" or a bare path. */
+static int
+parse_url(const char *url, char **path, long *max_pages, struct ck_err *err)
+{
+	const char *p = url, *q;
+
+	*max_pages = 0;
+	if (strncmp(p, "sqlite://", 9) == 0)
+		p += 9;
+	else if (strncmp(p, "sqlite:", 7) == 0)
+		p += 7;
+	else if (strncmp(p, "postgres", 8) == 0)
+		return ck_err_set(err, CK_E_UNAVAILABLE,
+		    "store: the PostgreSQL backend is not available yet; use "
+		    "sqlite:PATH");
+	else if (strstr(p, "://") != NULL)
+		return ck_err_set(err, CK_E_INVAL,
+		    "store: unknown database URL scheme in '%s'", url);
+	if (*p == '\0')
+		return ck_err_set(err, CK_E_INVAL, "store: empty database path");
+	if ((q = strchr(p, '?')) != NULL) {
+		char *end;
+		if (strncmp(q + 1, "max_pages=", 10) != 0)
+			return ck_err_set(err, CK_E_INVAL,
+			    "store: unknown option in '%s'", url);
+		*max_pages = strtol(q + 11, &end, 10);
+		if (*end != '\0' || *max_pages <= 0)
+			return ck_err_set(err, CK_E_INVAL,
+			    "store: bad max_pages in '%s'", url);
+		*path = ck_strndup(p, (size_t)(q - p));
+	} else {
+		*path = ck_strdup(p);
+	}
+	return 0;
+}
+
+/* Creates the folder of path (one level, like ./var) if it is missing. */
+static void
+make_parent(const char *path)
+{
+	char *dir = ck_strdup(path), *slash = strrchr(dir, '/');
+
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0750);
+	}
+	free(dir);
+}
+
+int
+ck_store_open(const char *url, struct ck_store **out, struct ck_err *err)
+{
+	struct ck_store *st = NULL;
+	char *path = NULL, pragma[96];
+	long max_pages;
+	int r, rc;
+	mode_t old;
+
+	*out = NULL;
+	if ((r = parse_url(url, &path, &max_pages, err)) != 0)
+		return r;
+	st = ck_calloc(1, sizeof(*st));
+	make_parent(path);
+	old = umask(027);
+	rc = sqlite3_open_v2(path, &st->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	    NULL);
+	umask(old);
+	if (rc != SQLITE_OK) {
+		r = db_err(st, rc, err, path);
+		goto out;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, 10000);
+	if ((r = exec_sql(st,
+		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+		 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; "
+		 "PRAGMA foreign_keys=OFF",
+		 err)) != 0) {
+		ck_err_wrap(err, r, "%s", path);
+		goto out;
+	}
+	if (max_pages > 0) {
+		snprintf(pragma, sizeof(pragma), "PRAGMA max_page_count=%ld",
+		    max_pages);
+		if ((r = exec_sql(st, pragma, err)) != 0)
+			goto out;
+	}
+	if ((r = migrate(st, err)) != 0)
+		goto out;
+	*out = st;
+	st = NULL;
+	r = 0;
+out:
+	free(path);
+	ck_store_free(st);
+	return r;
+}
+
+void
+ck_store_free(struct ck_store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->in_tx)
+		ck_store_rollback(st);
+	for (int i = 0; i < S_MAX; i++)
+		sqlite3_finalize(st->stmts[i]);
+	counts_clear(&st->counts);
+	free(st->counts.slots);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+int
+ck_store_begin(struct ck_store *st, struct ck_err *err)
+{
+	int r;
+
+	if (st->in_tx)
+		CK_BUG("nested transaction");
+	if ((r = exec_sql(st, "BEGIN IMMEDIATE", err)) != 0)
+		return r;
+	st->in_tx = true;
+	return 0;
+}
+
+int
+ck_store_commit(struct ck_store *st, struct ck_err *err)
+{
+	int r;
+
+	if (!st->in_tx)
+		CK_BUG("commit outside a transaction");
+	if ((r = counts_flush(st, err)) != 0 ||
+	    (r = exec_sql(st, "COMMIT", err)) != 0) {
+		ck_store_rollback(st);
+		return r;
+	}
+	st->in_tx = false;
+	return 0;
+}
+
+void
+ck_store_rollback(struct ck_store *st)
+{
+	for (int i = 0; i < S_MAX; i++)
+		if (st->stmts[i] != NULL)
+			sqlite3_reset(st->stmts[i]);
+	if (st->in_tx)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	counts_clear(&st->counts);
+	st->in_tx = false;
+}
