@@ -46,7 +46,8 @@ struct import {
 	int64_t files, n_new, n_known, n_skipped, n_other;
 	int store_error; /* set: stop everything */
 	struct ck_err store_err;
-	/* The file being read. */
+	/* The file being read: as the user named it, and as recorded. */
+	const char *shown;
 	const char *path;
 	const char *kind;
 	int f_new, f_known, f_other, f_bad;
@@ -104,8 +105,8 @@ put_cert(struct import *im, const struct ck_item *it)
 	if ((r = ck_x509_parse(it->der, it->der_len, CK_PARSE_CORE, &c,
 		 &err)) != 0) {
 		im->f_bad++;
-		ck_buf_printf(&im->f_notes, "%s#%d: %s\n", im->path, it->index,
-		    ck_err_msg(&err, r));
+		ck_buf_printf(&im->f_notes, "%s#%d: skipped: %s\n", im->shown,
+		    it->index, ck_err_msg(&err, r));
 		return 0;
 	}
 	if (!im->in_tx) {
@@ -148,25 +149,47 @@ on_item(void *ctx, const struct ck_item *it)
 		return put_cert(im, it);
 	case CK_ITEM_ERROR:
 		im->f_bad++;
-		ck_buf_printf(&im->f_notes, "%s#%d: %s%s%s\n", im->path,
-		    it->index, it->label ? it->label : "",
+		ck_buf_printf(&im->f_notes, "%s#%d: skipped: %s%s%s\n",
+		    im->shown, it->index, it->label ? it->label : "",
 		    it->label ? ": " : "", it->reason);
 		return 0;
+	case CK_ITEM_CSR: {
+		struct ck_csr *csr = NULL;
+		im->f_other++;
+		im->n_other++;
+		if (ck_x509_csr_parse(it->der, it->der_len, &csr, NULL) != 0) {
+			im->f_bad++;
+			ck_buf_printf(&im->f_notes,
+			    "%s#%d: skipped: certificate request cannot be "
+			    "parsed\n",
+			    im->shown, it->index);
+		} else if (!im->quiet) {
+			ck_buf_printf(&im->f_notes,
+			    "%s#%d: certificate request for %s (not stored)\n",
+			    im->shown, it->index,
+			    *csr->subject ? csr->subject : "an empty subject");
+		}
+		ck_csr_free(csr);
+		return 0;
+	}
 	default:
 		im->f_other++;
 		im->n_other++;
 		if (!im->quiet)
-			ck_buf_printf(&im->f_notes,
-			    "%s#%d: %s%s%s (not stored)\n", im->path, it->index,
-			    ck_item_kind_name(it->kind),
-			    it->label ? " " : "", it->label ? it->label : "");
+			ck_buf_printf(&im->f_notes, "%s#%d: %s (not stored)\n",
+			    im->shown, it->index,
+			    it->kind == CK_ITEM_OTHER && it->label
+				? it->label
+				: ck_item_kind_name(it->kind));
 		return 0;
 	}
 }
 
 static void
-import_file(struct import *im, const char *path, const char *shown)
+import_file(struct import *im, const char *path, const char *place)
 {
+	const char *shown = path;
+
 	struct ck_err err = {0};
 	int r;
 
@@ -175,7 +198,8 @@ import_file(struct import *im, const char *path, const char *shown)
 		return;
 	}
 	im->files++;
-	im->path = shown;
+	im->path = place;
+	im->shown = shown;
 	im->f_new = im->f_known = im->f_other = im->f_bad = 0;
 	ck_buf_reset(&im->f_notes);
 	r = ck_x509_ingest((const uint8_t *)im->buf.p, im->buf.len, &im->iopts,
@@ -256,7 +280,7 @@ import_path(struct import *im, const char *path, int top)
 
 	if (strcmp(path, "-") == 0) {
 		im->kind = "stdin";
-		import_file(im, "-", "-");
+		import_file(im, "-", "stdin");
 		return;
 	}
 	if (stat(path, &st) != 0) {

@@ -194,7 +194,7 @@ count_cert(struct ck_store *st, const struct ck_cert *c)
 	counts_add(&st->counts, "issuer", c->issuer, 1);
 	if (c->curve[0] != '\0')
 		snprintf(k, sizeof(k), "%s %s", c->key_type, c->curve);
-	else if (c->key_bits > 0)
+	else if (c->key_bits > 0 && strncmp(c->key_type, "ed", 2) != 0)
 		snprintf(k, sizeof(k), "%s %d", c->key_type, c->key_bits);
 	else
 		snprintf(k, sizeof(k), "%s", c->key_type);

@@ -25,6 +25,7 @@ struct ingest {
 	void *ctx;
 	int index;
 	int recognised; /* items of any kind, errors included */
+	int last_error; /* index of the last CK_ITEM_ERROR */
 	int stop;
 };
 
@@ -62,6 +63,8 @@ emit(struct ingest *in, enum ck_item_kind kind, const uint8_t *der,
 	it.index = ++in->index;
 	it.reason = reason;
 	in->recognised++;
+	if (kind == CK_ITEM_ERROR)
+		in->last_error = it.index;
 	in->stop = in->cb(in->ctx, &it);
 	return in->stop;
 }
@@ -396,7 +399,7 @@ ck_x509_ingest(const uint8_t *data, size_t len,
     const struct ck_ingest_opts *opts, ck_ingest_cb cb, void *ctx,
     struct ck_err *err)
 {
-	struct ingest in = {opts, cb, ctx, 0, 0, 0};
+	struct ingest in = {opts, cb, ctx, 0, 0, 0, 0};
 	int r = 0;
 
 	if (len == 0)
@@ -416,9 +419,14 @@ ck_x509_ingest(const uint8_t *data, size_t len,
 					     : "trailing bytes after DER");
 				break;
 			}
+			int before = in.index;
 			r = do_der_object(&in, data + off, t.total, "der",
 			    NULL);
 			off += t.total;
+			/* After an unreadable object the rest is noise: one
+			 * report is enough. */
+			if (r == 0 && in.last_error == before + 1)
+				break;
 		}
 	} else {
 		return ck_err_set(err, CK_E_PARSE,

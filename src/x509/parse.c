@@ -447,6 +447,9 @@ extensions(struct ck_cert *c, const STACK_OF(X509_EXTENSION) *exts,
 			if (os == NULL)
 				return ssl_err(err, CK_E_PARSE,
 				    "subject key identifier");
+			/* RFC 5280 allows one of each extension, but a
+			 * repeated one must not leak: the last one wins. */
+			free(c->ski);
 			c->ski = hex_string(os->data, (size_t)os->length);
 			ASN1_OCTET_STRING_free(os);
 			break;
@@ -456,6 +459,8 @@ extensions(struct ck_cert *c, const STACK_OF(X509_EXTENSION) *exts,
 			if (ak == NULL)
 				return ssl_err(err, CK_E_PARSE,
 				    "authority key identifier");
+			free(c->aki); /* repeated extension, as above */
+			c->aki = NULL;
 			if (ak->keyid != NULL)
 				c->aki = hex_string(ak->keyid->data,
 				    (size_t)ak->keyid->length);
