@@ -18,7 +18,73 @@ struct show {
 	struct ck_buf out;
 	bool pem, json, first;
 	int depth;
+	const char *trust; /* PEM bundle, or NULL for the system store */
 };
+
+/* The chain's DER, leaf first, for validation. */
+struct ders {
+	uint8_t *der[16];
+	size_t len[16];
+	int n;
+};
+
+static int
+collect(void *ctx, const struct ck_cert_row *r)
+{
+	struct ders *d = ctx;
+
+	if (d->n < 16) {
+		d->der[d->n] = malloc(r->der_len);
+		memcpy(d->der[d->n], r->der, r->der_len);
+		d->len[d->n] = r->der_len;
+		d->n++;
+	}
+	return 0;
+}
+
+/*
+ * Validates the certificate with the chain the inventory knows against the
+ * trust store, and appends the answer (text line or JSON member).
+ */
+static int
+validate(struct show *s, struct ck_store *st, int64_t id, struct ck_err *err)
+{
+	struct ck_verify_opts vo = {0};
+	struct ck_verify_result res;
+	struct ders d = {0};
+	int r;
+
+	if ((r = ck_store_chain(st, id, collect, &d, err)) != 0)
+		goto out;
+	vo.trust_file = s->trust;
+	vo.at = s->now;
+	r = ck_x509_verify(d.der[0], d.len[0], (const uint8_t *const *)d.der + 1,
+	    d.len + 1, (size_t)(d.n - 1), &vo, &res, err);
+	if (r != 0)
+		goto out;
+	if (s->json) {
+		bool f = true;
+		ck_buf_adds(&s->out, ",\"validation\":{");
+		ck_json_kv_bool(&s->out, &f, "ok", res.ok);
+		ck_json_kv_str(&s->out, &f, "trust_store",
+		    s->trust ? s->trust : "system");
+		if (!res.ok) {
+			ck_json_kv_str(&s->out, &f, "reason", res.reason);
+			ck_json_kv_int(&s->out, &f, "depth", res.depth);
+		}
+		ck_buf_addc(&s->out, '}');
+	} else if (res.ok) {
+		ck_buf_printf(&s->out, "%-22svalid against %s\n", "Validation:",
+		    s->trust ? s->trust : "the system trust store");
+	} else {
+		ck_buf_printf(&s->out, "%-22snot valid: %s (at depth %d)\n",
+		    "Validation:", res.reason, res.depth);
+	}
+out:
+	for (int i = 0; i < d.n; i++)
+		free(d.der[i]);
+	return r;
+}
 
 static void
 text_list(struct ck_buf *o, const char *label, const struct ck_strlist *l)
@@ -195,7 +261,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: certkeep show ID|SHA256-PREFIX [--pem|--json] [--chain]\n"
+	    "usage: certkeep show ID|SHA256-PREFIX [--pem|--json] [--chain] "
+	    "[--trust F]\n"
 	    "\n"
 	    "Shows one certificate: every field, its chain up to a root and\n"
 	    "every place it was seen. ID is the number `list` prints; a\n"
@@ -205,6 +272,9 @@ usage(FILE *f)
 	    "leaf first)\n"
 	    "  --json     everything as one JSON object\n"
 	    "  --chain    only the chain\n"
+	    "  --trust F  validate against the PEM bundle F instead of the "
+	    "system\n"
+	    "             trust store\n"
 	    "  -h, --help this help\n");
 }
 
@@ -215,6 +285,7 @@ ck_cmd_show(struct ck_cli *cli, int argc, char **argv)
 	    {"pem", no_argument, NULL, 'p'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"chain", no_argument, NULL, 'c'},
+	    {"trust", required_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -230,6 +301,7 @@ ck_cmd_show(struct ck_cli *cli, int argc, char **argv)
 		case 'p': s.pem = true; break;
 		case 'j': s.json = true; break;
 		case 'c': chain_only = true; break;
+		case 't': s.trust = optarg; break;
 		case 'h': usage(stdout); return CK_EXIT_OK;
 		default: usage(stderr); return CK_EXIT_USAGE;
 		}
@@ -270,7 +342,10 @@ ck_cmd_show(struct ck_cli *cli, int argc, char **argv)
 			if ((r = ck_store_locations(st, id, on_loc, &s, &err)) !=
 			    0)
 				goto fail;
-			ck_buf_adds(&s.out, "]}");
+			ck_buf_addc(&s.out, ']');
+			if ((r = validate(&s, st, id, &err)) != 0)
+				goto fail;
+			ck_buf_addc(&s.out, '}');
 		}
 		ck_buf_addc(&s.out, '\n');
 	} else {
@@ -281,6 +356,8 @@ ck_cmd_show(struct ck_cli *cli, int argc, char **argv)
 			ck_buf_adds(&s.out, "Chain:\n");
 		}
 		if ((r = ck_store_chain(st, id, on_chain, &s, &err)) != 0)
+			goto fail;
+		if ((r = validate(&s, st, id, &err)) != 0)
 			goto fail;
 		if (!chain_only) {
 			ck_buf_adds(&s.out, "Locations:\n");

@@ -46,6 +46,16 @@ expect_grep "no certificate with SHA-256 starting ffffffffffff" err
 expect_status 2 ck show xyz
 expect_status 3 ck show 999
 
+# Validation with the chain the inventory holds.
+expect_eq "$(ck show "$sha" --json --trust root.pem | jq -c .validation)" \
+	'{"ok":true,"trust_store":"root.pem"}' "valid against the test root"
+expect_eq "$(ck show "$sha" --json | jq -r .validation.reason)" \
+	"self-signed certificate in certificate chain" "root not in the system store"
+ck show "$sha" --trust root.pem >v.txt
+expect_grep "Validation: *valid against root.pem" v.txt
+expect_eq "$(CERTKEEP_NOW=$(( $(date +%s) + 400 * 86400 )) "$CERTKEEP" show "$sha" --json --trust root.pem | jq -r .validation.reason)" \
+	"certificate has expired" "expired by then"
+
 # Audit: one event per import batch, chain intact, tampering found.
 expect_eq "$(ck audit list --json | jq length)" 2 "events"
 expect_status 0 ck audit verify
