@@ -110,8 +110,8 @@ der_tlv(struct der *d, uint8_t tag, const void *p, size_t n)
 
 #define DER_OID(d, o) der_tlv((d), 0x06, (o), sizeof(o))
 
-static const uint8_t oid_ecdsa_sha256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04,
-    0x03, 0x02};
+static const uint8_t oid_ecdsa_sha256[] = {
+    0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
 static const uint8_t oid_ed25519[] = {0x2b, 0x65, 0x70};
 static const uint8_t oid_cn[] = {0x55, 0x04, 0x03};
 static const uint8_t oid_c[] = {0x55, 0x04, 0x06};
@@ -127,16 +127,16 @@ static const uint8_t oid_crldp[] = {0x55, 0x1d, 0x1f};
 static const uint8_t oid_policies[] = {0x55, 0x1d, 0x20};
 static const uint8_t oid_aki[] = {0x55, 0x1d, 0x23};
 static const uint8_t oid_eku[] = {0x55, 0x1d, 0x25};
-static const uint8_t oid_aia[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01,
-    0x01};
-static const uint8_t oid_server_auth[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07,
-    0x03, 0x01};
-static const uint8_t oid_client_auth[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07,
-    0x03, 0x02};
-static const uint8_t oid_ocsp[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30,
-    0x01};
-static const uint8_t oid_ca_issuers[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07,
-    0x30, 0x02};
+static const uint8_t oid_aia[] = {
+    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01};
+static const uint8_t oid_server_auth[] = {
+    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01};
+static const uint8_t oid_client_auth[] = {
+    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02};
+static const uint8_t oid_ocsp[] = {
+    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01};
+static const uint8_t oid_ca_issuers[] = {
+    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02};
 static const uint8_t oid_dv[] = {0x67, 0x81, 0x0c, 0x01, 0x02, 0x01};
 static const uint8_t oid_ov[] = {0x67, 0x81, 0x0c, 0x01, 0x02, 0x02};
 
@@ -229,9 +229,9 @@ struct ca {
 	struct spki spki;
 	struct der name; /* subject Name, DER */
 	struct der cert;
-	char slug[16];     /* names its URLs */
+	char slug[16]; /* names its URLs */
 	EVP_PKEY_CTX *sig; /* ECDSA: made in the worker that signs */
-	EVP_MD_CTX *md;    /* Ed25519 */
+	EVP_MD_CTX *md; /* Ed25519 */
 };
 
 /* Encodes the public key once: the whole point of the pool. */
@@ -256,11 +256,14 @@ spki_of(EVP_PKEY *k, struct spki *s)
 static EVP_PKEY *
 keygen(enum ktype t)
 {
-	EVP_PKEY *k = t == K_RSA ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
-				       (size_t)2048) :
-	    t == K_P256	       ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256") :
-				 EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	EVP_PKEY *k;
 
+	if (t == K_RSA)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	else if (t == K_P256)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	else
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	if (k == NULL)
 		CK_BUG("key generation failed");
 	return k;
@@ -274,9 +277,9 @@ sign(struct ca *ca, const uint8_t *tbs, size_t n, uint8_t *sig, size_t *len)
 	if (ca->ed25519) {
 		if (ca->md == NULL)
 			ca->md = EVP_MD_CTX_new();
-		if (EVP_DigestSignInit(ca->md, NULL, NULL, NULL, ca->key) !=
-			1 ||
-		    EVP_DigestSign(ca->md, sig, len, tbs, n) != 1)
+		if (EVP_DigestSignInit(ca->md, NULL, NULL, NULL, ca->key) <=
+		        0 ||
+		    EVP_DigestSign(ca->md, sig, len, tbs, n) <= 0)
 			CK_BUG("Ed25519 signature failed");
 		return;
 	}
@@ -445,11 +448,11 @@ make_cas(struct ca *cas, int64_t now)
 
 /* ---- leaves ---- */
 
-static const char *const words[] = {"api", "www", "mail", "vpn", "app",
-    "auth", "cdn", "db", "git", "grafana", "jenkins", "kafka", "ldap",
-    "login", "metrics", "mq", "portal", "proxy", "registry", "s3", "search",
-    "shop", "sso", "status", "store", "vault", "web", "wiki", "admin",
-    "billing", "pay", "ci"};
+static const char *const words[] = {"api", "www", "mail", "vpn", "app", "auth",
+    "cdn", "db", "git", "grafana", "jenkins", "kafka", "ldap", "login",
+    "metrics", "mq", "portal", "proxy", "registry", "s3", "search", "shop",
+    "sso", "status", "store", "vault", "web", "wiki", "admin", "billing", "pay",
+    "ci"};
 static const char *const orgs[] = {"acme", "globex", "initech", "umbrella",
     "hooli", "stark", "wayne", "wonka", "tyrell", "cyberdyne", "soylent",
     "aperture", "vandelay", "dunder", "piedpiper", "oscorp"};
@@ -458,15 +461,15 @@ static const char *const org_names[] = {"Acme Corp", "Globex Corporation",
     "Wayne Enterprises", "Wonka Industries", "Tyrell Corporation",
     "Cyberdyne Systems", "Soylent Corp", "Aperture Science",
     "Vandelay Industries", "Dunder Mifflin", "Pied Piper", "Oscorp"};
-static const char *const tlds[] = {"com", "net", "org", "io", "de", "co.uk",
-    "internal", "cloud"};
+static const char *const tlds[] = {
+    "com", "net", "org", "io", "de", "co.uk", "internal", "cloud"};
 static const char *const places[][3] = {{"US", "California", "San Francisco"},
     {"US", "New York", "New York"}, {"DE", "Berlin", "Berlin"},
     {"GB", "England", "London"}, {"FR", "Ile-de-France", "Paris"},
     {"JP", "Tokyo", "Chiyoda"}, {"NL", "Noord-Holland", "Amsterdam"},
     {"CA", "Ontario", "Toronto"}};
-static const char *const units[] = {"IT", "Platform", "Payments", "SRE",
-    "Security", "Marketing"};
+static const char *const units[] = {
+    "IT", "Platform", "Payments", "SRE", "Security", "Marketing"};
 
 #define PICK(r, a) (a)[below((r), sizeof(a) / sizeof((a)[0]))]
 
@@ -513,12 +516,18 @@ leaf_tbs(struct der *d, long idx, struct ca *cas, const struct pool *pool,
 			    below(&r, 1000), domain);
 	}
 	not_after = now - 90 * DAY + (int64_t)below(&r, 915 * DAY);
-	life = form < 45 ? 90 * DAY : form < 80 ? 398 * DAY :
-				     (7 + below(&r, 819)) * (int64_t)DAY;
-	/* Nothing is issued in the future: not_before <= now - 1h. */
+	/* Lifetimes: ACME's 90 days, the CA/B maximum of 398, or anything. */
+	if (form < 45)
+		life = 90 * DAY;
+	else if (form < 80)
+		life = 398 * DAY;
+	else
+		life = (7 + below(&r, 819)) * (int64_t)DAY;
+	/* Nothing is issued in the future: not_before is at least an hour
+	 * old, spread over two months rather than all at generation time. */
 	min_life = not_after - now + 3600;
 	if (life < min_life)
-		life = min_life;
+		life = min_life + (int64_t)below(&r, 60 * DAY);
 
 	d->len = 0;
 	der_begin(d, 0x30);
@@ -623,12 +632,24 @@ pem_add(struct der *pem, const uint8_t *der, size_t n)
 
 	der_put(pem, "-----BEGIN CERTIFICATE-----\n", 28);
 	for (size_t i = 0; i < n; i += 48) {
-		int k = EVP_EncodeBlock(line, der + i, n - i < 48 ? (int)(n - i) :
-								    48);
+		int k = EVP_EncodeBlock(
+		    line, der + i, n - i < 48 ? (int)(n - i) : 48);
 		line[k] = '\n';
 		der_put(pem, line, (size_t)k + 1);
 	}
 	der_put(pem, "-----END CERTIFICATE-----\n", 26);
+}
+
+/* CAs are CAs; leaves are not, have the key type of their third, and
+ * their CN is their first SAN. */
+static bool
+as_written(const struct ck_cert *c, long idx)
+{
+	if (idx < GEN_N_CA)
+		return c->is_ca;
+	return !c->is_ca && c->n_sans > 0 && c->cn != NULL &&
+	    strcmp(c->cn, c->sans[0].value) == 0 &&
+	    strcmp(c->key_type, ktype_name[(idx - GEN_N_CA) % K_N]) == 0;
 }
 
 /* One certificate in every file goes through OpenSSL's own parser, its
@@ -651,10 +672,9 @@ check(const struct der *c, long idx, struct ca *cas)
 		    idx, ck_err_msg(&err, err.code));
 		goto out;
 	}
-	if (idx >= GEN_N_CA &&
-	    strcmp(cc->key_type, ktype_name[(idx - GEN_N_CA) % K_N]) != 0) {
-		fprintf(stderr, "gen: certificate %ld: key type %s\n", idx,
-		    cc->key_type);
+	if (!as_written(cc, idx)) {
+		fprintf(stderr, "gen: certificate %ld: not as written (%s)\n",
+		    idx, cc->subject);
 		goto out;
 	}
 	for (int i = 0; i < GEN_N_CA; i++) {
@@ -720,11 +740,14 @@ worker(const char *dir, long n, int w, int nproc, struct ca *cas, int64_t now)
 			EVP_PKEY_free(k);
 		}
 	for (long f = w; f < nfiles && r == 0; f += nproc) {
-		long end = (f + 1) * GEN_PER_FILE < n ? (f + 1) * GEN_PER_FILE :
-							n;
+		long first = f * GEN_PER_FILE, end = first + GEN_PER_FILE;
+		long probe;
 
+		if (end > n)
+			end = n;
+		probe = first + (f * 7) % (end - first);
 		pem.len = 0;
-		for (long i = f * GEN_PER_FILE; i < end; i++) {
+		for (long i = first; i < end; i++) {
 			const struct der *c = &cas[i < GEN_N_CA ? i : 0].cert;
 
 			if (i >= GEN_N_CA) {
@@ -733,20 +756,22 @@ worker(const char *dir, long n, int w, int nproc, struct ca *cas, int64_t now)
 				c = &cert;
 			}
 			pem_add(&pem, c->p, c->len);
-			if ((i < GEN_N_CA ||
-				i % GEN_PER_FILE ==
-				    (f * 7) % (end - f * GEN_PER_FILE)) &&
+			if ((i < GEN_N_CA || i == probe) &&
 			    check(c, i, cas) != 0)
 				r = -1;
 		}
 		bench_pathf(path, sizeof(path), "%s/certs/%04ld.pem", dir, f);
 		if (r == 0)
 			r = write_file(path, &pem);
-		if (w == 0 && (f / nproc) % 25 == 0)
-			fprintf(stderr, "\rgen: %ld/%ld files", f + 1, nfiles);
+		/* Worker 0's progress stands for all: they move in step. */
+		if (w == 0 && (f / nproc) % 50 == 49)
+			fprintf(
+			    stderr, "gen: %ld of %ld files\n", f + 1, nfiles);
 	}
-	if (w == 0)
-		fprintf(stderr, "\n");
+	for (int t = 0; t < K_N; t++)
+		for (int i = 0; i < POOL; i++)
+			OPENSSL_free(pool->keys[t][i].der);
+	free(pool);
 	free(tbs.p);
 	free(cert.p);
 	free(pem.p);

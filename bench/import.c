@@ -52,6 +52,7 @@ struct run {
 	double wall;
 	double cpu; /* user + system seconds */
 	long maxrss_kib;
+	long nivcsw; /* preempted: how much the core was shared */
 	int status;
 };
 
@@ -73,6 +74,22 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* This process's CPU time: on a shared machine, the figure that others'
+ * load does not move (much). */
+static double
+cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Wall and CPU seconds of one timed loop. */
+struct span {
+	double wall, cpu;
+};
+
 /* 1234567.8 as "1,234,568": a million is easier to read grouped. */
 static const char *
 grouped(double v, char *buf, size_t len)
@@ -89,6 +106,21 @@ grouped(double v, char *buf, size_t len)
 	}
 	buf[o] = '\0';
 	return buf;
+}
+
+/* The machine is shared: the load beside the figures says how much. */
+static void
+load_average(const char *when)
+{
+	char buf[128] = "unknown";
+	FILE *f;
+
+	if ((f = fopen("/proc/loadavg", "r")) != NULL) {
+		if (fgets(buf, sizeof(buf), f) == NULL)
+			snprintf(buf, sizeof(buf), "unknown\n");
+		fclose(f);
+	}
+	printf("load:    %s (1, 5, 15 min, runnable/all): %s", when, buf);
 }
 
 static void
@@ -115,6 +147,7 @@ machine_info(void)
 	printf("kernel:  %s %s %s\n", u.sysname, u.release, u.machine);
 	printf("openssl: %s\n", OpenSSL_version(OPENSSL_VERSION));
 	printf("sqlite:  %s (linked into this bench)\n", sqlite3_libversion());
+	load_average("at start");
 }
 
 /* ---- loading the cache ---- */
@@ -145,8 +178,8 @@ slurp(const char *path, size_t *len)
 /* Appends the DER of each PEM block of text to s. Our own files, so a
  * plain line scan is enough. */
 static void
-add_pem(struct set *s, long max, size_t *used, const char *text,
-    const char *path)
+add_pem(
+    struct set *s, long max, size_t *used, const char *text, const char *path)
 {
 	static const char begin[] = "-----BEGIN CERTIFICATE-----\n";
 	static const char end[] = "-----END CERTIFICATE-----";
@@ -171,8 +204,8 @@ add_pem(struct set *s, long max, size_t *used, const char *text,
 				b64[k++] = *p;
 		while (k > (size_t)pad && b64[k - 1 - (size_t)pad] == '=')
 			pad++;
-		got = EVP_DecodeBlock(s->der + *used, (unsigned char *)b64,
-		    (int)k);
+		got = EVP_DecodeBlock(
+		    s->der + *used, (unsigned char *)b64, (int)k);
 		if (got < 0)
 			die("%s: bad base64", path);
 		if (s->n >= max)
@@ -220,12 +253,12 @@ load(const char *dir, long n, struct set *s)
 
 /* ---- (a) and (b): parsing in this process, one thread ---- */
 
-static double
+static struct span
 peer(const struct set *s, long *bad)
 {
 	static volatile uint8_t sink;
 	uint8_t md[32];
-	double t0 = now_s();
+	double t0 = now_s(), c0 = cpu_s();
 
 	*bad = 0;
 	for (long i = 0; i < s->n; i++) {
@@ -240,35 +273,48 @@ peer(const struct set *s, long *bad)
 		sink ^= md[0];
 		X509_free(x);
 	}
-	return now_s() - t0;
+	return (struct span){now_s() - t0, cpu_s() - c0};
 }
 
 /* ck_x509_parse computes the SHA-256 (and SHA-1) fingerprint itself, so
- * hashing again here would count it twice. Also counts what `list
- * --expiring 30d` should find, from the not_after it parsed. */
-static double
-limit(const struct set *s, long *bad, long *expiring, long *expired)
+ * hashing again here would count it twice. Keeps each not_after, to know
+ * what `list --expiring 30d` should return when it runs. */
+static struct span
+limit(const struct set *s, long *bad, int64_t *not_after)
 {
-	int64_t now = (int64_t)time(NULL);
 	struct ck_err err = {0};
-	double t0 = now_s();
+	double t0 = now_s(), c0 = cpu_s();
 
-	*bad = *expiring = *expired = 0;
+	*bad = 0;
 	for (long i = 0; i < s->n; i++) {
 		struct ck_cert *c;
 
+		not_after[i] = INT64_MIN;
 		if (ck_x509_parse(s->der + s->off[i], s->off[i + 1] - s->off[i],
-			CK_PARSE_CORE, &c, &err) != 0) {
+		        CK_PARSE_CORE, &c, &err) != 0) {
 			(*bad)++;
 			continue;
 		}
-		if (c->not_after < now)
-			(*expired)++;
-		else if (c->not_after < now + 30 * DAY)
-			(*expiring)++;
+		not_after[i] = c->not_after;
 		ck_cert_free(c);
 	}
-	return now_s() - t0;
+	return (struct span){now_s() - t0, cpu_s() - c0};
+}
+
+/* Counted at the moment of asking: over a run of minutes a few
+ * certificates cross each edge of the window. */
+static void
+count_expiry(const int64_t *not_after, long n, long *expired, long *expiring)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	*expired = *expiring = 0;
+	for (long i = 0; i < n; i++) {
+		if (not_after[i] < now)
+			(*expired)++;
+		else if (not_after[i] < now + 30 * DAY)
+			(*expiring)++;
+	}
 }
 
 /* ---- (c) and (d): the certkeep binary as a child process ---- */
@@ -311,6 +357,7 @@ run(char *const argv[], int cpu, const char *out, const char *err,
 	res->cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	res->maxrss_kib = ru.ru_maxrss;
+	res->nivcsw = ru.ru_nivcsw;
 }
 
 static bool
@@ -321,32 +368,36 @@ run_ok(const struct run *r)
 
 /* Prints the last lines of a file, where a failing child says why. */
 static void
-tail(const char *path, int lines)
+tail(const char *path, int lines, const char *title)
 {
-	size_t len, i;
+	size_t len, start;
 	uint8_t *p = slurp(path, &len);
 	int seen = 0;
 
-	for (i = len; i > 0 && seen <= lines; i--)
-		if (p[i - 1] == '\n' && i != len)
+	/* Back over `lines` line breaks, not counting a final one. */
+	start = len > 0 && p[len - 1] == '\n' ? len - 1 : len;
+	while (start > 0 && seen < lines)
+		if (p[--start] == '\n')
 			seen++;
-	printf("---- %s (last %d lines)\n%s", path, lines,
-	    (char *)p + (i > 0 ? i + 1 : 0));
+	if (seen == lines)
+		start++;
+	printf("---- %s\n%s%s", title ? title : path, (char *)p + start,
+	    len > 0 && p[len - 1] != '\n' ? "\n" : "");
 	free(p);
 }
 
 static void
-report_failure(const char *what, const struct run *r, const char *out,
-    const char *err)
+report_failure(
+    const char *what, const struct run *r, const char *out, const char *err)
 {
 	if (WIFEXITED(r->status))
 		printf("%s: exit status %d\n", what, WEXITSTATUS(r->status));
 	else
 		printf("%s: killed by signal %d\n", what, WTERMSIG(r->status));
 	if (out != NULL)
-		tail(out, 20);
+		tail(out, 20, NULL);
 	if (err != NULL)
-		tail(err, 20);
+		tail(err, 20, NULL);
 }
 
 /* Elements of the first JSON array in the text: top-level commas. */
@@ -462,6 +513,15 @@ rmtree_flat(const char *dir)
 	closedir(d);
 	rmdir(dir);
 }
+/* What one run measured, for the table. */
+struct figures {
+	long n, expired, expiring, rows, want_rows;
+	int64_t *not_after; /* of each certificate, from (b) */
+	struct span ta, tb; /* (a) and (b) */
+	bool ready, imported; /* certkeep has an import command; it worked */
+	struct run imp;
+	double list_ms, stats_ms, statsj_ms; /* -1: failed */
+};
 
 static const char *
 verdict(bool measured, bool ok)
@@ -470,11 +530,122 @@ verdict(bool measured, bool ok)
 }
 
 static void
+row(const char *step, const char *figure, const char *target, const char *v)
+{
+	printf("%-34s %22s   %-20s %s\n", step, figure, target, v);
+}
+
+static void
+table(const struct figures *f, const char *bin)
+{
+	double ra = (double)f->n / f->ta.wall, rb = (double)f->n / f->tb.wall;
+	double rc = (double)f->n / f->imp.wall;
+	double ca = (double)f->n / f->ta.cpu, cc = (double)f->n / f->imp.cpu;
+	double mib = (double)f->imp.maxrss_kib / 1024;
+	char g[32], fig[64], want[64];
+
+	printf("\n%ld certificates (a third each RSA-2048, P-256, Ed25519): "
+	       "%ld expired, %ld expire within 30 days\n\n",
+	    f->n, f->expired, f->expiring);
+	row("step", "figure", "target", "");
+	snprintf(fig, sizeof(fig), "%s certs/s", grouped(ra, g, sizeof(g)));
+	row("(a) peer: d2i_X509 + SHA-256", fig, "", "");
+	snprintf(fig, sizeof(fig), "%s certs/s", grouped(ca, g, sizeof(g)));
+	row("    per cpu second", fig, "", "");
+	snprintf(fig, sizeof(fig), "%s certs/s", grouped(rb, g, sizeof(g)));
+	row("(b) limit: ck_x509_parse CORE", fig, "", "");
+	snprintf(fig, sizeof(fig), "%s certs/s",
+	    grouped((double)f->n / f->tb.cpu, g, sizeof(g)));
+	row("    per cpu second", fig, "", "");
+	if (!f->imported) {
+		if (f->ready)
+			printf("(c), (d): the import failed (see above)\n");
+		else
+			printf("(c), (d): not measured; once `%s --help` "
+			       "lists import, run `make bench` at the top\n",
+			    bin);
+		return;
+	}
+	snprintf(fig, sizeof(fig), "%s certs/s", grouped(rc, g, sizeof(g)));
+	row("(c) certkeep import, 1 core", fig, ">= 50,000 certs/s",
+	    verdict(true, rc >= T_IMPORT_RATE));
+	snprintf(fig, sizeof(fig), "%.2f s", f->imp.wall);
+	row("    wall time", fig, "", "");
+	snprintf(fig, sizeof(fig), "%.2f s", f->imp.cpu);
+	row("    cpu time (user + system)", fig, "", "");
+	/* On a shared core wall time includes others' turns; this does not. */
+	snprintf(fig, sizeof(fig), "%s certs/s", grouped(cc, g, sizeof(g)));
+	row("    per cpu second", fig, "", "");
+	snprintf(fig, sizeof(fig), "%ld", f->imp.nivcsw);
+	row("    involuntary context switches", fig, "", "");
+	snprintf(fig, sizeof(fig), "%.2f x", rc / ra);
+	row("    (c)/(a)", fig, ">= 5x",
+	    verdict(true, rc / ra >= T_PEER_RATIO));
+	snprintf(fig, sizeof(fig), "%.2f x", cc / ca);
+	row("    (c)/(a) per cpu second", fig, "", "");
+	snprintf(fig, sizeof(fig), "%.2f x", rc / rb);
+	row("    (c)/(b)", fig, "(share of the limit)", "");
+	snprintf(fig, sizeof(fig), "%.1f MiB", mib);
+	row("    peak RSS of the import", fig, "< 200 MiB",
+	    verdict(true, mib < T_RSS_MIB));
+	snprintf(fig, sizeof(fig), "%.1f ms", f->list_ms);
+	row("(d) list --expiring 30d --json", fig, "< 200 ms",
+	    verdict(f->list_ms >= 0, f->list_ms < T_QUERY_MS));
+	snprintf(fig, sizeof(fig), "%ld", f->rows);
+	snprintf(want, sizeof(want), "%ld expected", f->want_rows);
+	row("    rows in its JSON array", fig, want,
+	    f->rows == f->want_rows ? "same" : "DIFFERENT");
+	snprintf(fig, sizeof(fig), "%.1f ms", f->stats_ms);
+	row("(d) stats", fig, "< 200 ms",
+	    verdict(f->stats_ms >= 0, f->stats_ms < T_QUERY_MS));
+	snprintf(fig, sizeof(fig), "%.1f ms", f->statsj_ms);
+	row("(d) stats --json", fig, "< 200 ms",
+	    verdict(f->statsj_ms >= 0, f->statsj_ms < T_QUERY_MS));
+}
+
+/* (d): the queries a user runs on the filled inventory. Returns 0 or -1. */
+static int
+queries(const char *bin, char *db, const char *tmp, struct figures *f)
+{
+	char *list[] = {(char *)bin, "--db", db, "list", "--expiring", "30d",
+	    "--json", NULL};
+	char *stats[] = {(char *)bin, "--db", db, "stats", NULL};
+	char *statsj[] = {(char *)bin, "--db", db, "stats", "--json", NULL};
+	char out[4200], err[4200];
+	long expired;
+	struct run r;
+
+	bench_pathf(out, sizeof(out), "%s/list.json", tmp);
+	bench_pathf(err, sizeof(err), "%s/err.txt", tmp);
+	printf("(d) list, stats, stats --json: best of %d ...\n", BEST_OF);
+	/* Once into a file to count rows; the timed runs go to /dev/null. */
+	count_expiry(f->not_after, f->n, &expired, &f->want_rows);
+	run(list, -1, out, err, &r);
+	if (!run_ok(&r)) {
+		report_failure("certkeep list", &r, out, err);
+		return -1;
+	}
+	f->rows = json_rows(out);
+	bench_pathf(out, sizeof(out), "%s/stats.txt", tmp);
+	run(stats, -1, out, err, &r);
+	if (run_ok(&r))
+		tail(out, 60, "certkeep stats");
+	f->list_ms = best_ms(list, "certkeep list", err);
+	f->stats_ms = best_ms(stats, "certkeep stats", err);
+	f->statsj_ms = best_ms(statsj, "certkeep stats --json", err);
+	if (f->list_ms < 0 || f->stats_ms < 0 || f->statsj_ms < 0 ||
+	    f->rows < 0)
+		return -1;
+	return 0;
+}
+
+static void
 usage(void)
 {
-	fprintf(stderr, "usage: import [-c cache-root] [-k certkeep-binary]\n"
-			"  BENCH_N=count (default 1000000) sizes the set;\n"
-			"  BENCH_KEEP=1 keeps the temporary database.\n");
+	fprintf(stderr,
+	    "usage: import [-c cache-root] [-k certkeep-binary]\n"
+	    "  BENCH_N=count (default 1000000) sizes the set;\n"
+	    "  BENCH_KEEP=1 keeps the temporary database.\n");
 	exit(2);
 }
 
@@ -482,15 +653,14 @@ int
 main(int argc, char **argv)
 {
 	const char *root = "cache", *bin = "../build/release/certkeep";
-	const char *env = getenv("BENCH_N");
-	char dir[4096], tmp[4096], db[4200], certs[4200], out[4200],
-	    err[4200], g1[32], g2[32];
-	long n = 1000000, bad_a, bad_b, expiring, expired, rows = -1;
-	double t, ta, tb, list_ms = -1, stats_ms = -1, statsj_ms = -1;
-	struct run imp = {0};
-	bool have_ck, imported = false;
+	const char *env = getenv("BENCH_N"), *tmpdir = getenv("TMPDIR");
+	char dir[4096], certs[4200], tmp[4096], db[4200], out[4200], err[4200],
+	    g[32];
+	struct figures f = {.n = 1000000, .rows = -1};
+	long bad_a, bad_b;
 	int opt, cpu, rc = 0;
 	struct set s;
+	double t;
 
 	while ((opt = getopt(argc, argv, "c:k:h")) != -1) {
 		if (opt == 'c')
@@ -500,152 +670,82 @@ main(int argc, char **argv)
 		else
 			usage();
 	}
-	if (env != NULL && (n = strtol(env, NULL, 10)) <= GEN_N_CA)
+	if (env != NULL && (f.n = strtol(env, NULL, 10)) <= GEN_N_CA)
 		die("BENCH_N=%s: must be a count above the CAs", env);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	machine_info();
 	ck_x509_init();
 
 	/* A different count has its own folder, so each stays reusable. */
-	bench_pathf(dir, sizeof(dir), "%s/n%ld", root, n);
+	bench_pathf(dir, sizeof(dir), "%s/n%ld", root, f.n);
 	bench_pathf(certs, sizeof(certs), "%s/certs", dir);
-	if (gen_cache_complete(dir, n)) {
-		printf("cache:   %s (%ld certificates, reused)\n", dir, n);
+	if (gen_cache_complete(dir, f.n)) {
+		printf("cache:   %s (%ld certificates, reused)\n", dir, f.n);
 	} else {
 		printf("cache:   generating %ld certificates into %s with %d "
-		       "processes\n", n, dir, GEN_PROCS);
+		       "processes\n",
+		    f.n, dir, GEN_PROCS);
 		t = now_s();
-		if (gen_cache(dir, n, GEN_PROCS) != 0)
+		if (gen_cache(dir, f.n, GEN_PROCS) != 0)
 			die("%s: generation failed", dir);
 		t = now_s() - t;
 		printf("cache:   generated in %.1f s (%s certs/s)\n", t,
-		    grouped((double)n / t, g1, sizeof(g1)));
+		    grouped((double)f.n / t, g, sizeof(g)));
 	}
 	t = now_s();
-	load(dir, n, &s);
-	printf("load:    %ld certificates, %.1f MiB of DER, %.1f s\n", s.n,
+	load(dir, f.n, &s);
+	printf("decode:  %ld certificates, %.1f MiB of DER, %.1f s\n", s.n,
 	    (double)s.off[s.n] / (1 << 20), now_s() - t);
 
 	printf("(a) d2i_X509 + SHA-256 ...\n");
-	ta = peer(&s, &bad_a);
+	f.ta = peer(&s, &bad_a);
 	printf("(b) ck_x509_parse(CK_PARSE_CORE) ...\n");
-	tb = limit(&s, &bad_b, &expiring, &expired);
+	if ((f.not_after = calloc((size_t)f.n, sizeof(*f.not_after))) == NULL)
+		abort();
+	f.tb = limit(&s, &bad_b, f.not_after);
+	count_expiry(f.not_after, f.n, &f.expired, &f.expiring);
 	if (bad_a != 0 || bad_b != 0) {
 		printf("parse failures: d2i_X509 %ld, ck_x509_parse %ld\n",
 		    bad_a, bad_b);
 		rc = 1;
 	}
+	/* The import is measured for its memory: give ours back first. */
 	free(s.der);
 	free(s.off);
 
 	bench_pathf(tmp, sizeof(tmp), "%s/certkeep-bench-XXXXXX",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	    tmpdir != NULL ? tmpdir : "/tmp");
 	if (mkdtemp(tmp) == NULL)
 		die("mkdtemp: %s", strerror(errno));
 	bench_pathf(db, sizeof(db), "sqlite:%s/inv.db", tmp);
 	bench_pathf(out, sizeof(out), "%s/out.txt", tmp);
 	bench_pathf(err, sizeof(err), "%s/err.txt", tmp);
 	cpu = pick_cpu();
-	have_ck = certkeep_ready(bin, tmp);
-	if (have_ck) {
+	if ((f.ready = certkeep_ready(bin, tmp))) {
 		char *argv_imp[] = {(char *)bin, "--db", db, "import", "-r",
 		    "--quiet", certs, NULL};
 
 		printf("(c) certkeep import on cpu %d ...\n", cpu);
-		run(argv_imp, cpu, out, err, &imp);
-		imported = run_ok(&imp);
-		if (!imported) {
-			report_failure("certkeep import", &imp, out, err);
+		run(argv_imp, cpu, out, err, &f.imp);
+		f.imported = run_ok(&f.imp);
+		if (f.imported) {
+			tail(out, 10, "certkeep import (its summary)");
+		} else {
+			report_failure("certkeep import", &f.imp, out, err);
 			rc = 1;
 		}
 	} else {
-		printf("(c), (d): %s has no import command yet: skipped\n",
-		    bin);
+		printf(
+		    "(c), (d): %s has no import command yet: skipped\n", bin);
 	}
-	if (imported) {
-		char *argv_list[] = {(char *)bin, "--db", db, "list",
-		    "--expiring", "30d", "--json", NULL};
-		char *argv_stats[] = {(char *)bin, "--db", db, "stats", NULL};
-		char *argv_statsj[] = {(char *)bin, "--db", db, "stats",
-		    "--json", NULL};
-		char list_out[4200];
-		struct run r;
-
-		printf("(d) list, stats, stats --json: best of %d ...\n",
-		    BEST_OF);
-		bench_pathf(list_out, sizeof(list_out), "%s/list.json", tmp);
-		run(argv_list, -1, list_out, err, &r);
-		if (run_ok(&r))
-			rows = json_rows(list_out);
-		else
-			report_failure("certkeep list", &r, list_out, err);
-		run(argv_stats, -1, out, err, &r);
-		if (run_ok(&r)) {
-			printf("---- certkeep stats\n");
-			tail(out, 30);
-		}
-		list_ms = best_ms(argv_list, "certkeep list", err);
-		stats_ms = best_ms(argv_stats, "certkeep stats", err);
-		statsj_ms = best_ms(argv_statsj, "certkeep stats --json", err);
-		if (list_ms < 0 || stats_ms < 0 || statsj_ms < 0 || rows < 0)
-			rc = 1;
-	}
+	if (f.imported && queries(bin, db, tmp, &f) != 0)
+		rc = 1;
 	if (getenv("BENCH_KEEP") == NULL)
 		rmtree_flat(tmp);
 	else
 		printf("kept:    %s\n", tmp);
-
-	{
-		double ra = (double)n / ta, rb = (double)n / tb;
-		double rc_ = imported ? (double)n / imp.wall : 0;
-		double mib = (double)imp.maxrss_kib / 1024;
-		char g3[32], lbuf[64];
-
-		printf("\n%ld certificates (a third each RSA-2048, P-256, "
-		       "Ed25519); %ld expired, %ld expire within 30 days\n\n",
-		    n, expired, expiring);
-		printf("%-34s %26s   %-18s %s\n", "step", "figure", "target",
-		    "");
-		printf("%-34s %18s certs/s   %-18s\n",
-		    "(a) peer: d2i_X509 + SHA-256", grouped(ra, g1, sizeof(g1)),
-		    "");
-		printf("%-34s %18s certs/s   %-18s\n",
-		    "(b) limit: ck_x509_parse CORE", grouped(rb, g2, sizeof(g2)),
-		    "");
-		if (imported) {
-			printf("%-34s %18s certs/s   %-18s %s\n",
-			    "(c) certkeep import, 1 core",
-			    grouped(rc_, g3, sizeof(g3)), ">= 50,000",
-			    verdict(true, rc_ >= T_IMPORT_RATE));
-			printf("%-34s %18.2f s         %-18s\n",
-			    "    wall time (cpu time)", imp.wall, "");
-			printf("%-34s %18.2f s         %-18s\n", "", imp.cpu, "");
-			printf("%-34s %18.2f x         %-18s %s\n",
-			    "    (c)/(a)", rc_ / ra, ">= 5x",
-			    verdict(true, rc_ / ra >= T_PEER_RATIO));
-			printf("%-34s %18.2f x         %-18s\n",
-			    "    (c)/(b)", rc_ / rb, "(share of the limit)");
-			printf("%-34s %18.1f MiB       %-18s %s\n",
-			    "    peak RSS of the import", mib, "< 200 MiB",
-			    verdict(true, mib < T_RSS_MIB));
-			snprintf(lbuf, sizeof(lbuf), "(d) list --expiring 30d "
-						     "(%ld rows)",
-			    rows);
-			printf("%-34s %18.1f ms        %-18s %s\n", lbuf,
-			    list_ms, "< 200 ms",
-			    verdict(list_ms >= 0, list_ms < T_QUERY_MS));
-			printf("%-34s %18.1f ms        %-18s %s\n",
-			    "(d) stats", stats_ms, "< 200 ms",
-			    verdict(stats_ms >= 0, stats_ms < T_QUERY_MS));
-			printf("%-34s %18.1f ms        %-18s %s\n",
-			    "(d) stats --json", statsj_ms, "< 200 ms",
-			    verdict(statsj_ms >= 0, statsj_ms < T_QUERY_MS));
-		} else {
-			printf("(c), (d): not measured; when `%s --help` lists "
-			       "import, run:\n  make bench   (or: cd bench && "
-			       "make B=<abs build/release>)\n",
-			    bin);
-		}
-	}
+	load_average("at end");
+	table(&f, bin);
+	free(f.not_after);
 	return rc;
 }
