@@ -420,6 +420,8 @@ ck_cmd_import(struct ck_cli *cli, int argc, char **argv)
 	im.iopts.passwords = &im.passwords;
 	if ((rc = cli_open_store(cli, &im.st)) != 0)
 		goto out;
+	if (im.recursive || argc - optind > 1)
+		(void)ck_store_bulk_mode(im.st, NULL); /* only a speed-up */
 	im.now = ck_now();
 	for (int i = optind; i < argc && !im.store_error; i++)
 		import_path(&im, argv[i], 1);

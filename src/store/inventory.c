@@ -25,13 +25,25 @@ hash_str(const char *s)
 	return h;
 }
 
+int64_t
+str_hash(const char *s)
+{
+	return (int64_t)hash_str(s);
+}
+
 void
 counts_add(struct counts *c, const char *dim, const char *key, int64_t n)
 {
-	struct ck_buf k = CK_BUF_INIT;
-	size_t i;
+	size_t dl = strlen(dim), kl = strlen(key), i;
+	char small[512], *k = small;
 
-	ck_buf_printf(&k, "%s\x1f%s", dim, key);
+	/* Called several times per certificate: no allocation unless the
+	 * key is new or long. */
+	if (dl + kl + 2 > sizeof(small))
+		k = ck_malloc(dl + kl + 2);
+	memcpy(k, dim, dl);
+	k[dl] = '\x1f';
+	memcpy(k + dl + 1, key, kl + 1);
 	if ((c->used + 1) * 2 > c->cap) {
 		struct counts bigger = {0};
 		bigger.cap = c->cap ? c->cap * 2 : 64;
@@ -50,15 +62,16 @@ counts_add(struct counts *c, const char *dim, const char *key, int64_t n)
 		free(c->slots);
 		*c = bigger;
 	}
-	i = hash_str(k.p) & (c->cap - 1);
-	while (c->slots[i].key != NULL && strcmp(c->slots[i].key, k.p) != 0)
+	i = hash_str(k) & (c->cap - 1);
+	while (c->slots[i].key != NULL && strcmp(c->slots[i].key, k) != 0)
 		i = (i + 1) & (c->cap - 1);
 	if (c->slots[i].key == NULL) {
-		c->slots[i].key = ck_buf_detach(&k, NULL);
+		c->slots[i].key = ck_strdup(k);
 		c->used++;
 	}
 	c->slots[i].n += n;
-	ck_buf_release(&k);
+	if (k != small)
+		free(k);
 }
 
 void
@@ -117,8 +130,9 @@ name_rev(const char *s, struct ck_buf *out)
 
 static int
 put_name(struct ck_store *st, int64_t id, const char *name, const char *kind,
-    struct ck_buf *tmp, struct ck_err *err)
+    struct ck_err *err)
 {
+	struct ck_buf *tmp = &st->scratch_name;
 	sqlite3_stmt *q;
 
 	if (*name == '\0' || strlen(name) > 1024)
@@ -210,7 +224,7 @@ static int
 insert_cert(struct ck_store *st, const struct ck_cert *c, int64_t seen_at,
     int64_t issuer_id, int64_t *id, bool *is_new, struct ck_err *err)
 {
-	struct ck_buf sans = CK_BUF_INIT;
+	struct ck_buf *sans = &st->scratch_sans;
 	sqlite3_stmt *q;
 	int rc, r = 0;
 
@@ -219,7 +233,7 @@ insert_cert(struct ck_store *st, const struct ck_cert *c, int64_t seen_at,
 	if (st->fail_after > 0 && --st->fail_after == 0)
 		return ck_err_set(err, CK_E_DB,
 		    "store: certificates: injected failure");
-	sans_text(c, &sans);
+	sans_text(c, sans);
 	sqlite3_bind_blob(q, 1, c->sha256, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(q, 2, c->sha1, 20, SQLITE_STATIC);
 	sqlite3_bind_blob(q, 3, c->der, (int)c->der_len, SQLITE_STATIC);
@@ -228,7 +242,7 @@ insert_cert(struct ck_store *st, const struct ck_cert *c, int64_t seen_at,
 	sqlite3_bind_text(q, 6, c->subject, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 7, c->issuer, -1, SQLITE_STATIC);
 	bind_text_or_null(q, 8, c->cn);
-	sqlite3_bind_text(q, 9, sans.p, (int)sans.len, SQLITE_STATIC);
+	sqlite3_bind_text(q, 9, sans->p, (int)sans->len, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 10, c->not_before);
 	sqlite3_bind_int64(q, 11, c->not_after);
 	sqlite3_bind_text(q, 12, c->key_type, -1, SQLITE_STATIC);
@@ -244,6 +258,7 @@ insert_cert(struct ck_store *st, const struct ck_cert *c, int64_t seen_at,
 	if (issuer_id > 0)
 		sqlite3_bind_int64(q, 21, issuer_id);
 	sqlite3_bind_int64(q, 22, seen_at);
+	sqlite3_bind_int64(q, 23, str_hash(c->issuer));
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
 		*id = sqlite3_column_int64(q, 0);
@@ -253,7 +268,6 @@ insert_cert(struct ck_store *st, const struct ck_cert *c, int64_t seen_at,
 	if (rc != SQLITE_DONE)
 		r = db_err(st, rc, err, "certificates");
 	sqlite3_reset(q);
-	ck_buf_release(&sans);
 	return r;
 }
 
@@ -261,10 +275,9 @@ int
 ck_store_cert_put(struct ck_store *st, const struct ck_cert *c,
     int64_t seen_at, int64_t *id, bool *is_new, struct ck_err *err)
 {
-	struct ck_buf tmp = CK_BUF_INIT;
 	sqlite3_stmt *q;
 	int64_t issuer_id;
-	int r, rc;
+	int r = 0, rc;
 
 	*id = 0;
 	*is_new = false;
@@ -291,7 +304,7 @@ ck_store_cert_put(struct ck_store *st, const struct ck_cert *c,
 		return step_write(st, q, err, "certificates");
 	}
 	count_cert(st, c);
-	if (c->cn != NULL && (r = put_name(st, *id, c->cn, "cn", &tmp, err)) != 0)
+	if (c->cn != NULL && (r = put_name(st, *id, c->cn, "cn", err)) != 0)
 		goto out;
 	for (size_t i = 0; i < c->n_sans; i++) {
 		const struct ck_san *s = &c->sans[i];
@@ -301,7 +314,7 @@ ck_store_cert_put(struct ck_store *st, const struct ck_cert *c,
 			 s->type == CK_SAN_DNS ? "dns"
 			     : s->type == CK_SAN_IP ? "ip"
 						   : "email",
-			 &tmp, err)) != 0)
+			 err)) != 0)
 			goto out;
 	}
 	if (c->is_ca) {
@@ -313,11 +326,46 @@ ck_store_cert_put(struct ck_store *st, const struct ck_cert *c,
 		sqlite3_bind_int64(q, 1, *id);
 		sqlite3_bind_text(q, 2, c->subject, -1, SQLITE_STATIC);
 		bind_text_or_null(q, 3, c->ski);
+		sqlite3_bind_int64(q, 4, str_hash(c->subject));
 		r = step_write(st, q, err, "link");
 	}
 out:
-	ck_buf_release(&tmp);
 	return r;
+}
+
+/* The id of (kind, place), made if new; the last one is remembered. */
+static int
+place_id(struct ck_store *st, const char *kind, const char *place,
+    int64_t *id, struct ck_err *err)
+{
+	sqlite3_stmt *q;
+	int r, rc;
+
+	if (st->place_id > 0 && strcmp(st->place, place) == 0 &&
+	    strcmp(st->place_kind, kind) == 0) {
+		*id = st->place_id;
+		return 0;
+	}
+	if ((q = stmt_get(st, S_PLACE_INSERT, err)) == NULL)
+		return CK_E_DB;
+	sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, place, -1, SQLITE_STATIC);
+	if ((r = step_write(st, q, err, "places")) != 0)
+		return r;
+	if ((q = stmt_get(st, S_PLACE_ID, err)) == NULL)
+		return CK_E_DB;
+	sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, place, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(q)) != SQLITE_ROW)
+		return db_err(st, rc, err, "places");
+	*id = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	free(st->place);
+	free(st->place_kind);
+	st->place = ck_strdup(place);
+	st->place_kind = ck_strdup(kind);
+	st->place_id = *id;
+	return 0;
 }
 
 int
@@ -325,14 +373,17 @@ ck_store_location_put(struct ck_store *st, int64_t cert_id, const char *kind,
     const char *place, int64_t seen_at, struct ck_err *err)
 {
 	sqlite3_stmt *q;
+	int64_t pid = 0;
+	int r;
 
 	if (!st->in_tx)
 		CK_BUG("location_put outside a transaction");
+	if ((r = place_id(st, kind, place, &pid, err)) != 0)
+		return r;
 	if ((q = stmt_get(st, S_LOC_UPSERT, err)) == NULL)
 		return CK_E_DB;
 	sqlite3_bind_int64(q, 1, cert_id);
-	sqlite3_bind_text(q, 2, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, place, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 4, seen_at);
+	sqlite3_bind_int64(q, 2, pid);
+	sqlite3_bind_int64(q, 3, seen_at);
 	return step_write(st, q, err, "locations");
 }

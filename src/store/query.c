@@ -465,8 +465,9 @@ ck_store_locations(struct ck_store *st, int64_t cert_id, ck_location_cb cb,
 	int r, rc;
 
 	if ((r = prepare(st,
-		 "SELECT kind, place, first_seen, last_seen, present FROM "
-		 "locations WHERE cert_id = $1 ORDER BY kind, place",
+		 "SELECT p.kind, p.place, l.first_seen, l.last_seen, "
+		 "l.present FROM locations l JOIN places p ON p.id = "
+		 "l.place_id WHERE l.cert_id = $1 ORDER BY p.kind, p.place",
 		 &s, err)) != 0)
 		return r;
 	sqlite3_bind_int64(s, 1, cert_id);

@@ -10,9 +10,9 @@ const char *const ck_store_sql[S_MAX] = {
 	    "INSERT INTO certificates (sha256, sha1, der, version, serial, "
 	    "subject, issuer, cn, sans, not_before, not_after, key_type, "
 	    "key_bits, curve, sig_alg, is_ca, path_len, ski, aki, "
-	    "self_issued, issuer_id, first_seen, last_seen) VALUES ($1, $2, "
-	    "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-	    "$17, $18, $19, $20, $21, $22, $22) "
+	    "self_issued, issuer_id, first_seen, last_seen, issuer_hash) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+	    "$14, $15, $16, $17, $18, $19, $20, $21, $22, $22, $23) "
 	    "ON CONFLICT (sha256) DO NOTHING RETURNING id",
 	[S_CERT_BY_SHA] = "SELECT id FROM certificates WHERE sha256 = $1",
 	[S_CERT_SEEN] =
@@ -21,10 +21,13 @@ const char *const ck_store_sql[S_MAX] = {
 	[S_NAME_INSERT] = "INSERT INTO names (name_rev, cert_id, kind) "
 			  "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
 	[S_LOC_UPSERT] =
-	    "INSERT INTO locations (cert_id, kind, place, first_seen, "
-	    "last_seen, present) VALUES ($1, $2, $3, $4, $4, 1) "
-	    "ON CONFLICT (cert_id, kind, place) DO UPDATE SET "
+	    "INSERT INTO locations (cert_id, place_id, first_seen, "
+	    "last_seen, present) VALUES ($1, $2, $3, $3, 1) "
+	    "ON CONFLICT (cert_id, place_id) DO UPDATE SET "
 	    "last_seen = excluded.last_seen, present = 1",
+	[S_PLACE_INSERT] = "INSERT INTO places (kind, place) VALUES ($1, $2) "
+			   "ON CONFLICT (kind, place) DO NOTHING",
+	[S_PLACE_ID] = "SELECT id FROM places WHERE kind = $1 AND place = $2",
 	[S_ISSUER_BY_SKI] =
 	    "SELECT id FROM certificates WHERE is_ca = 1 AND ski = $1 "
 	    "AND subject = $2 ORDER BY id LIMIT 1",
@@ -34,7 +37,8 @@ const char *const ck_store_sql[S_MAX] = {
 	[S_LINK_ORPHANS] =
 	    "UPDATE certificates SET issuer_id = $1, link_state = 0 "
 	    "WHERE issuer = $2 AND issuer_id IS NULL AND id <> $1 "
-	    "AND self_issued = 0 AND (aki = $3 OR aki IS NULL OR $3 IS NULL)",
+	    "AND self_issued = 0 AND (aki = $3 OR aki IS NULL OR $3 IS NULL) "
+	    "AND issuer_hash = $4",
 	[S_COUNT_UPSERT] =
 	    "INSERT INTO cert_counts (dim, key, n) VALUES ($1, $2, $3) "
 	    "ON CONFLICT (dim, key) DO UPDATE SET n = cert_counts.n + "

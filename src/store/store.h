@@ -35,6 +35,12 @@ int ck_store_commit(struct ck_store *st, struct ck_err *err);
 /* Undoes everything since begin, including counts not yet written. */
 void ck_store_rollback(struct ck_store *st);
 
+/*
+ * For long imports: a larger page cache (128 MiB) and rarer WAL checkpoints,
+ * trading memory for fewer page reads and writes. Blocks briefly.
+ */
+int ck_store_bulk_mode(struct ck_store *st, struct ck_err *err);
+
 /* Fault injection for tests: the nth write call from now fails (0: off). */
 void ck_store_fail_after(struct ck_store *st, int nth);
 

@@ -16,6 +16,8 @@ enum stmt_id {
 	S_CERT_SEEN,
 	S_NAME_INSERT,
 	S_LOC_UPSERT,
+	S_PLACE_INSERT,
+	S_PLACE_ID,
 	S_ISSUER_BY_SKI,
 	S_ISSUER_BY_SUBJECT,
 	S_LINK_ORPHANS,
@@ -46,7 +48,15 @@ struct ck_store {
 	bool in_tx;
 	int fail_after;
 	struct counts counts;
+	/* The place of the last location written (a file holds many
+	 * certificates), and scratch buffers reused by every insert. */
+	char *place_kind, *place;
+	int64_t place_id;
+	struct ck_buf scratch_sans, scratch_name;
 };
+
+/* 64-bit FNV-1a as a signed SQL integer. */
+int64_t str_hash(const char *s);
 
 /* Maps the connection's last error into err. Returns the CK_E_* code. */
 int db_err(struct ck_store *st, int rc, struct ck_err *err, const char *what);

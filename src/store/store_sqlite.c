@@ -109,6 +109,13 @@ exec_sql(struct ck_store *st, const char *sql, struct ck_err *err)
 	return 0;
 }
 
+int
+ck_store_bulk_mode(struct ck_store *st, struct ck_err *err)
+{
+	return exec_sql(st,
+	    "PRAGMA cache_size=-131072; PRAGMA wal_autocheckpoint=16384", err);
+}
+
 void
 ck_store_fail_after(struct ck_store *st, int nth)
 {
@@ -276,6 +283,10 @@ ck_store_free(struct ck_store *st)
 		sqlite3_finalize(st->stmts[i]);
 	counts_clear(&st->counts);
 	free(st->counts.slots);
+	free(st->place_kind);
+	free(st->place);
+	ck_buf_release(&st->scratch_sans);
+	ck_buf_release(&st->scratch_name);
 	sqlite3_close(st->db);
 	free(st);
 }
@@ -318,5 +329,6 @@ ck_store_rollback(struct ck_store *st)
 	if (st->in_tx)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	counts_clear(&st->counts);
+	st->place_id = 0; /* its row may have been rolled back */
 	st->in_tx = false;
 }

@@ -10,6 +10,7 @@ CREATE TABLE certificates (
 	serial TEXT NOT NULL,
 	subject TEXT NOT NULL,
 	issuer TEXT NOT NULL,
+	issuer_hash INTEGER NOT NULL,   -- 64-bit FNV-1a of issuer: a small index key
 	cn TEXT,
 	sans TEXT NOT NULL,             -- one per line, "DNS:name", "IP:addr", ...
 	not_before INTEGER NOT NULL,
@@ -31,7 +32,7 @@ CREATE TABLE certificates (
 	last_seen INTEGER NOT NULL
 );
 CREATE INDEX certificates_not_after ON certificates(not_after);
-CREATE INDEX certificates_issuer ON certificates(issuer);
+CREATE INDEX certificates_issuer ON certificates(issuer_hash);
 CREATE INDEX certificates_key ON certificates(key_type, key_bits);
 CREATE INDEX certificates_ca_ski ON certificates(ski) WHERE is_ca = 1;
 CREATE INDEX certificates_ca_subject ON certificates(subject) WHERE is_ca = 1;
@@ -45,17 +46,25 @@ CREATE TABLE names (
 	PRIMARY KEY (name_rev, cert_id)
 ) WITHOUT ROWID;
 
-CREATE TABLE locations (
+-- Places (a file path, an endpoint ip:port/sni, a host) are stored once;
+-- locations tie certificates to places with small integer keys, so that a
+-- million certificates from a thousand files cost a thousand place rows.
+CREATE TABLE places (
 	id INTEGER PRIMARY KEY,
-	cert_id INTEGER NOT NULL REFERENCES certificates(id),
-	kind TEXT NOT NULL,             -- file, endpoint, ssh, agent
+	kind TEXT NOT NULL,             -- file, stdin, endpoint, ssh, agent
 	place TEXT NOT NULL,            -- path, ip:port/sni, host:path
+	UNIQUE (kind, place)
+);
+
+CREATE TABLE locations (
+	cert_id INTEGER NOT NULL REFERENCES certificates(id),
+	place_id INTEGER NOT NULL REFERENCES places(id),
 	first_seen INTEGER NOT NULL,
 	last_seen INTEGER NOT NULL,
 	present INTEGER NOT NULL DEFAULT 1,
-	UNIQUE (cert_id, kind, place)
-);
-CREATE INDEX locations_place ON locations(kind, place);
+	PRIMARY KEY (cert_id, place_id)
+) WITHOUT ROWID;
+CREATE INDEX locations_place ON locations(place_id);
 
 -- Append-only audit log; each row carries the hash of the one before.
 CREATE TABLE events (
