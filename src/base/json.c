@@ -11,29 +11,34 @@ void
 ck_json_str(struct ck_buf *b, const char *s)
 {
 	static const char hx[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *run;
 
 	if (s == NULL) {
 		ck_buf_adds(b, "null");
 		return;
 	}
 	ck_buf_addc(b, '"');
-	for (; *p; p++) {
+	for (;;) {
+		/* Copy runs of characters that need no escape in one go. */
+		for (run = p; *p >= 0x20 && *p != '"' && *p != '\\'; p++)
+			;
+		if (p > run)
+			ck_buf_add(b, run, (size_t)(p - run));
+		if (*p == '\0')
+			break;
 		switch (*p) {
 		case '"': ck_buf_add(b, "\\\"", 2); break;
 		case '\\': ck_buf_add(b, "\\\\", 2); break;
 		case '\n': ck_buf_add(b, "\\n", 2); break;
 		case '\r': ck_buf_add(b, "\\r", 2); break;
 		case '\t': ck_buf_add(b, "\\t", 2); break;
-		default:
-			if (*p < 0x20) {
-				char e[7] = {'\\', 'u', '0', '0', hx[*p >> 4],
-				    hx[*p & 15], 0};
-				ck_buf_add(b, e, 6);
-			} else {
-				ck_buf_addc(b, (char)*p);
-			}
+		default: {
+			char e[6] = {'\\', 'u', '0', '0', hx[*p >> 4],
+			    hx[*p & 15]};
+			ck_buf_add(b, e, 6);
 		}
+		}
+		p++;
 	}
 	ck_buf_addc(b, '"');
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/buf.h"
 #include "base/mem.h"
@@ -23,6 +24,16 @@ hash_str(const char *s)
 	while (*s)
 		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
 	return h;
+}
+
+int64_t
+sha_key(const uint8_t *sha)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | sha[i];
+	return (int64_t)(v ^ (1ull << 63));
 }
 
 int64_t
@@ -148,6 +159,16 @@ put_name(struct ck_store *st, int64_t id, const char *name, const char *kind,
 
 /* ---- certificates ---- */
 
+/* The CN repeated as a SAN (the usual case) needs no names row of its own. */
+static bool
+cn_in_sans(const struct ck_cert *c)
+{
+	for (size_t i = 0; i < c->n_sans; i++)
+		if (strcasecmp(c->sans[i].value, c->cn) == 0)
+			return true;
+	return false;
+}
+
 static void
 bind_text_or_null(sqlite3_stmt *q, int i, const char *s)
 {
@@ -168,6 +189,15 @@ find_issuer(struct ck_store *st, const struct ck_cert *c, int64_t *issuer_id,
 	*issuer_id = 0;
 	if (c->self_issued)
 		return 0;
+	/* Certificates come in runs from one CA: remember the last answer.
+	 * Any new CA or a rollback forgets it (see ck_store_cert_put). */
+	if (st->iss_valid && strcmp(st->iss_name, c->issuer) == 0 &&
+	    ((c->aki == NULL && st->iss_aki == NULL) ||
+		(c->aki != NULL && st->iss_aki != NULL &&
+		    strcmp(c->aki, st->iss_aki) == 0))) {
+		*issuer_id = st->iss_id;
+		return 0;
+	}
 	if (c->aki != NULL) {
 		if ((q = stmt_get(st, S_ISSUER_BY_SKI, err)) == NULL)
 			return CK_E_DB;
@@ -184,6 +214,12 @@ find_issuer(struct ck_store *st, const struct ck_cert *c, int64_t *issuer_id,
 	else if (rc != SQLITE_DONE)
 		return db_err(st, rc, err, "issuer lookup");
 	sqlite3_reset(q);
+	free(st->iss_name);
+	free(st->iss_aki);
+	st->iss_name = ck_strdup(c->issuer);
+	st->iss_aki = c->aki ? ck_strdup(c->aki) : NULL;
+	st->iss_id = *issuer_id;
+	st->iss_valid = true;
 	return 0;
 }
 
@@ -259,6 +295,7 @@ insert_cert(struct ck_store *st, const struct ck_cert *c, int64_t seen_at,
 		sqlite3_bind_int64(q, 21, issuer_id);
 	sqlite3_bind_int64(q, 22, seen_at);
 	sqlite3_bind_int64(q, 23, str_hash(c->issuer));
+	sqlite3_bind_int64(q, 24, sha_key(c->sha256));
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
 		*id = sqlite3_column_int64(q, 0);
@@ -283,18 +320,13 @@ ck_store_cert_put(struct ck_store *st, const struct ck_cert *c,
 	*is_new = false;
 	if (!st->in_tx)
 		CK_BUG("cert_put outside a transaction");
-	if ((r = find_issuer(st, c, &issuer_id, err)) != 0)
-		return r;
-	if ((r = insert_cert(st, c, seen_at, issuer_id, id, is_new, err)) != 0)
-		return r;
-	if (!*is_new) {
-		/* Known: find its id and move last_seen. */
-		if ((q = stmt_get(st, S_CERT_BY_SHA, err)) == NULL)
-			return CK_E_DB;
-		sqlite3_bind_blob(q, 1, c->sha256, 32, SQLITE_STATIC);
-		rc = sqlite3_step(q);
-		if (rc != SQLITE_ROW)
-			return db_err(st, rc, err, "certificate lookup");
+	/* Known already? Then only last_seen moves. */
+	if ((q = stmt_get(st, S_CERT_BY_SHA, err)) == NULL)
+		return CK_E_DB;
+	sqlite3_bind_int64(q, 1, sha_key(c->sha256));
+	sqlite3_bind_blob(q, 2, c->sha256, 32, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
 		*id = sqlite3_column_int64(q, 0);
 		sqlite3_reset(q);
 		if ((q = stmt_get(st, S_CERT_SEEN, err)) == NULL)
@@ -303,8 +335,18 @@ ck_store_cert_put(struct ck_store *st, const struct ck_cert *c,
 		sqlite3_bind_int64(q, 2, *id);
 		return step_write(st, q, err, "certificates");
 	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return db_err(st, rc, err, "certificate lookup");
+	if ((r = find_issuer(st, c, &issuer_id, err)) != 0)
+		return r;
+	if ((r = insert_cert(st, c, seen_at, issuer_id, id, is_new, err)) != 0)
+		return r;
+	if (!*is_new)
+		CK_BUG("insert returned no row");
 	count_cert(st, c);
-	if (c->cn != NULL && (r = put_name(st, *id, c->cn, "cn", err)) != 0)
+	if (c->cn != NULL && !cn_in_sans(c) &&
+	    (r = put_name(st, *id, c->cn, "cn", err)) != 0)
 		goto out;
 	for (size_t i = 0; i < c->n_sans; i++) {
 		const struct ck_san *s = &c->sans[i];
@@ -318,6 +360,7 @@ ck_store_cert_put(struct ck_store *st, const struct ck_cert *c,
 			goto out;
 	}
 	if (c->is_ca) {
+		st->iss_valid = false; /* it may be the issuer of what comes */
 		/* Certificates it issued that came in before it. */
 		if ((q = stmt_get(st, S_LINK_ORPHANS, err)) == NULL) {
 			r = CK_E_DB;

@@ -211,7 +211,7 @@ ck_store_cert_list(struct ck_store *st, const struct ck_cert_filter *f,
 	int r, rc;
 
 	ck_buf_printf(&sql, "SELECT %s FROM certificates",
-	    f->with_der ? CERT_COLUMNS : CERT_COLUMNS);
+	    f->with_der ? CERT_COLUMNS : CERT_COLUMNS_NODER);
 	where(f, &sql, &p);
 	ck_buf_adds(&sql, f->sort == CK_SORT_ID ? " ORDER BY id"
 						: " ORDER BY not_after, id");
@@ -326,15 +326,23 @@ ck_store_cert_find(struct ck_store *st, const char *ref, int64_t *id,
 		for (size_t i = 0; i < k; i++)
 			hi[i / 2] |= (uint8_t)(i % 2 ? nib[i] : nib[i] << 4);
 	}
+	/* The index is on the first 8 bytes (sha_key); the blob bounds make
+	 * the match exact for longer prefixes. */
 	if ((r = prepare(st,
-		 nb ? "SELECT id FROM certificates WHERE sha256 >= $1 AND "
-		      "sha256 < $2 LIMIT 2"
-		    : "SELECT id FROM certificates WHERE sha256 >= $1 LIMIT 2",
+		 nb ? "SELECT id FROM certificates WHERE sha_key >= $1 AND "
+		      "sha_key <= $2 AND sha256 >= $3 AND sha256 < $4 LIMIT 2"
+		    : "SELECT id FROM certificates WHERE sha_key >= $1 AND "
+		      "sha256 >= $2 LIMIT 2",
 		 &s, err)) != 0)
 		return r;
-	sqlite3_bind_blob(s, 1, lo, (int)((k + 1) / 2), SQLITE_STATIC);
-	if (nb)
-		sqlite3_bind_blob(s, 2, hi, (int)nb, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 1, sha_key(lo));
+	if (nb) {
+		sqlite3_bind_int64(s, 2, sha_key(hi));
+		sqlite3_bind_blob(s, 3, lo, (int)((k + 1) / 2), SQLITE_STATIC);
+		sqlite3_bind_blob(s, 4, hi, (int)nb, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_blob(s, 2, lo, (int)((k + 1) / 2), SQLITE_STATIC);
+	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		*id = sqlite3_column_int64(s, 0);
 		found++;

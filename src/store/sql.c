@@ -10,11 +10,12 @@ const char *const ck_store_sql[S_MAX] = {
 	    "INSERT INTO certificates (sha256, sha1, der, version, serial, "
 	    "subject, issuer, cn, sans, not_before, not_after, key_type, "
 	    "key_bits, curve, sig_alg, is_ca, path_len, ski, aki, "
-	    "self_issued, issuer_id, first_seen, last_seen, issuer_hash) "
-	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-	    "$14, $15, $16, $17, $18, $19, $20, $21, $22, $22, $23) "
-	    "ON CONFLICT (sha256) DO NOTHING RETURNING id",
-	[S_CERT_BY_SHA] = "SELECT id FROM certificates WHERE sha256 = $1",
+	    "self_issued, issuer_id, first_seen, last_seen, issuer_hash, "
+	    "sha_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+	    "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22, $23, "
+	    "$24) RETURNING id",
+	[S_CERT_BY_SHA] =
+	    "SELECT id FROM certificates WHERE sha_key = $1 AND sha256 = $2",
 	[S_CERT_SEEN] =
 	    "UPDATE certificates SET last_seen = $1 WHERE id = $2 "
 	    "AND last_seen < $1",

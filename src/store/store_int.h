@@ -53,7 +53,15 @@ struct ck_store {
 	char *place_kind, *place;
 	int64_t place_id;
 	struct ck_buf scratch_sans, scratch_name;
+	/* The last issuer lookup: issuer name and AKI to row id (0: none). */
+	bool iss_valid;
+	char *iss_name, *iss_aki;
+	int64_t iss_id;
 };
+
+/* The index key of a SHA-256: its first 8 bytes, big-endian, with the sign
+ * bit flipped so that integer order is byte order. */
+int64_t sha_key(const uint8_t *sha);
 
 /* 64-bit FNV-1a as a signed SQL integer. */
 int64_t str_hash(const char *s);
@@ -84,6 +92,12 @@ void row_from_stmt(sqlite3_stmt *s, struct ck_cert_row *row, bool with_der);
 	"not_before, not_after, key_type, key_bits, curve, sig_alg, is_ca, "   \
 	"path_len, ski, aki, self_issued, issuer_id, link_state, revoked_at, " \
 	"first_seen, last_seen, der"
+/* The same without the DER, for lists (a row is then a third the size). */
+#define CERT_COLUMNS_NODER                                                     \
+	"id, sha256, sha1, version, serial, subject, issuer, cn, sans, "       \
+	"not_before, not_after, key_type, key_bits, curve, sig_alg, is_ca, "   \
+	"path_len, ski, aki, self_issued, issuer_id, link_state, revoked_at, " \
+	"first_seen, last_seen, NULL"
 
 void counts_add(struct counts *c, const char *dim, const char *key,
     int64_t n);

@@ -285,6 +285,8 @@ ck_store_free(struct ck_store *st)
 	free(st->counts.slots);
 	free(st->place_kind);
 	free(st->place);
+	free(st->iss_name);
+	free(st->iss_aki);
 	ck_buf_release(&st->scratch_sans);
 	ck_buf_release(&st->scratch_name);
 	sqlite3_close(st->db);
@@ -330,5 +332,6 @@ ck_store_rollback(struct ck_store *st)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	counts_clear(&st->counts);
 	st->place_id = 0; /* its row may have been rolled back */
+	st->iss_valid = false;
 	st->in_tx = false;
 }

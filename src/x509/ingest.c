@@ -18,6 +18,10 @@
 /* Bounds on what one input may hold. */
 #define MAX_ITEMS 1000000
 #define MAX_P12_CERTS 1000
+/* Each password tried on a PKCS#12 costs this many rounds of its MAC's key
+ * derivation, and the count is read from the file: 2^31 would take half an
+ * hour a try. Tools write 2048 to a few 100000. */
+#define MAX_P12_MAC_ITER 10000000
 
 struct ingest {
 	const struct ck_ingest_opts *opts;
@@ -166,14 +170,22 @@ do_der_object(struct ingest *in, const uint8_t *p, size_t n,
 		PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &q,
 		    (long)t.total);
 		X509_SIG *enc = NULL;
+		EVP_PKEY *pk = NULL;
 		if (p8 == NULL) {
 			q = p;
 			enc = d2i_X509_SIG(NULL, &q, (long)t.total);
 		}
+		if (p8 == NULL && enc == NULL) {
+			/* PKCS#1 and SEC1 keys have no outer tag that tells
+			 * them apart: only a decode does. */
+			q = p;
+			pk = d2i_AutoPrivateKey(NULL, &q, (long)t.total);
+		}
 		PKCS8_PRIV_KEY_INFO_free(p8);
 		X509_SIG_free(enc);
+		EVP_PKEY_free(pk);
 		ERR_clear_error();
-		if (p8 != NULL || enc != NULL)
+		if (p8 != NULL || enc != NULL || pk != NULL)
 			k = CK_ITEM_KEY;
 		else
 			return emit(in, CK_ITEM_ERROR, NULL, 0, container,
@@ -262,6 +274,8 @@ do_pkcs12(struct ingest *in, const uint8_t *p, size_t n)
 	const uint8_t *q = p;
 	PKCS12 *p12 = d2i_PKCS12(NULL, &q, (long)n);
 	const struct ck_strlist *pw = in->opts ? in->opts->passwords : NULL;
+	const ASN1_INTEGER *iter = NULL;
+	long n_iter;
 	int r;
 
 	if (p12 == NULL) {
@@ -271,6 +285,14 @@ do_pkcs12(struct ingest *in, const uint8_t *p, size_t n)
 	}
 	if (!PKCS12_mac_present(p12)) {
 		r = p12_certs(in, p12, NULL);
+		goto out;
+	}
+	PKCS12_get0_mac(NULL, NULL, NULL, &iter, p12);
+	n_iter = iter != NULL ? ASN1_INTEGER_get(iter) : 1; /* -1: too big */
+	if (n_iter < 1 || n_iter > MAX_P12_MAC_ITER) {
+		r = emit(in, CK_ITEM_ERROR, NULL, 0, "pkcs12", NULL,
+		    "PKCS#12 MAC iteration count is out of range (corrupted "
+		    "or hostile file)");
 		goto out;
 	}
 	/* No password and the empty one are different encodings. */

@@ -7,6 +7,7 @@
 #include "x509/x509_int.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,16 +37,20 @@ rsa_bits(const uint8_t *p, size_t n)
 	return bits;
 }
 
-/* Order sizes of named curves, looked up once per curve. */
+/*
+ * Order sizes of named curves, looked up once per curve. The cache is
+ * shared by every thread that parses, hence the lock.
+ */
 static int
 curve_bits(int nid)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	static struct {
 		int nid, bits;
 	} cache[16];
 	static int ncache;
 	EC_GROUP *g;
-	int bits;
+	int bits = -1;
 
 	switch (nid) {
 	case NID_X9_62_prime256v1: return 256;
@@ -55,18 +60,26 @@ curve_bits(int nid)
 	case NID_X9_62_prime192v1: return 192;
 	case NID_secp256k1: return 256;
 	}
+	pthread_mutex_lock(&lock);
 	for (int i = 0; i < ncache; i++)
 		if (cache[i].nid == nid)
-			return cache[i].bits;
-	if ((g = EC_GROUP_new_by_curve_name(nid)) == NULL)
+			bits = cache[i].bits;
+	pthread_mutex_unlock(&lock);
+	if (bits >= 0)
+		return bits;
+	if ((g = EC_GROUP_new_by_curve_name(nid)) == NULL) {
+		ERR_clear_error();
 		return 0;
+	}
 	bits = EC_GROUP_order_bits(g);
 	EC_GROUP_free(g);
+	pthread_mutex_lock(&lock);
 	if (ncache < 16) {
 		cache[ncache].nid = nid;
 		cache[ncache].bits = bits;
 		ncache++;
 	}
+	pthread_mutex_unlock(&lock);
 	return bits;
 }
 

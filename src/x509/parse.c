@@ -51,9 +51,9 @@ typedef struct {
 	ASN1_INTEGER *version;
 	ASN1_INTEGER *serial;
 	X509_ALGOR *signature;
-	X509_NAME *issuer;
+	ASN1_TYPE *issuer; /* Name, kept as DER: see name.c */
 	CK_VALIDITY *validity;
-	X509_NAME *subject;
+	ASN1_TYPE *subject;
 	CK_SPKI *spki;
 	ASN1_BIT_STRING *issuer_uid;
 	ASN1_BIT_STRING *subject_uid;
@@ -64,9 +64,9 @@ ASN1_SEQUENCE(CK_TBS) = {
 	ASN1_EXP_OPT(CK_TBS, version, ASN1_INTEGER, 0),
 	ASN1_SIMPLE(CK_TBS, serial, ASN1_INTEGER),
 	ASN1_SIMPLE(CK_TBS, signature, X509_ALGOR),
-	ASN1_SIMPLE(CK_TBS, issuer, X509_NAME),
+	ASN1_SIMPLE(CK_TBS, issuer, ASN1_ANY),
 	ASN1_SIMPLE(CK_TBS, validity, CK_VALIDITY),
-	ASN1_SIMPLE(CK_TBS, subject, X509_NAME),
+	ASN1_SIMPLE(CK_TBS, subject, ASN1_ANY),
 	ASN1_SIMPLE(CK_TBS, spki, CK_SPKI),
 	ASN1_IMP_OPT(CK_TBS, issuer_uid, ASN1_BIT_STRING, 1),
 	ASN1_IMP_OPT(CK_TBS, subject_uid, ASN1_BIT_STRING, 2),
@@ -104,19 +104,23 @@ ck_x509_init(void)
 int
 ssl_err(struct ck_err *err, int code, const char *what)
 {
-	unsigned long e, last = 0;
+	unsigned long e, first = 0;
 	char buf[256];
 
+	/* The queue is oldest first, and the oldest entry is the innermost
+	 * cause ("wrong tag"); later ones only wrap it ("nested asn1
+	 * error"). */
 	while ((e = ERR_get_error()) != 0)
-		last = e;
+		if (first == 0)
+			first = e;
 	if (err == NULL)
 		return code;
-	if (last != 0) {
-		const char *reason = ERR_reason_error_string(last);
+	if (first != 0) {
+		const char *reason = ERR_reason_error_string(first);
 		if (reason != NULL)
 			snprintf(buf, sizeof(buf), "%s", reason);
 		else
-			ERR_error_string_n(last, buf, sizeof(buf));
+			ERR_error_string_n(first, buf, sizeof(buf));
 		return ck_err_set(err, code, "%s: %s", what, buf);
 	}
 	return ck_err_set(err, code, "%s", what);
@@ -475,6 +479,31 @@ extensions(struct ck_cert *c, const STACK_OF(X509_EXTENSION) *exts,
 	return 0;
 }
 
+/* Subject and issuer text (and the CN) from the DER of the two Names. */
+static int
+names(const CK_TBS *tbs, struct ck_cert *c, struct ck_err *err)
+{
+	struct ck_buf b = CK_BUF_INIT;
+	const ASN1_STRING *s;
+
+	if (tbs->subject->type != V_ASN1_SEQUENCE ||
+	    tbs->issuer->type != V_ASN1_SEQUENCE)
+		return ck_err_set(err, CK_E_PARSE,
+		    "certificate: subject or issuer is not a Name");
+	s = tbs->subject->value.sequence;
+	if (!name_format(s->data, (size_t)s->length, &b, &c->cn))
+		goto bad;
+	c->subject = ck_buf_detach(&b, NULL);
+	s = tbs->issuer->value.sequence;
+	if (!name_format(s->data, (size_t)s->length, &b, NULL))
+		goto bad;
+	c->issuer = ck_buf_detach(&b, NULL);
+	return 0;
+bad:
+	ck_buf_release(&b);
+	return ck_err_set(err, CK_E_PARSE, "certificate: malformed name");
+}
+
 int
 ck_x509_parse(const uint8_t *der, size_t der_len, enum ck_parse_level lvl,
     struct ck_cert **out, struct ck_err *err)
@@ -484,7 +513,6 @@ ck_x509_parse(const uint8_t *der, size_t der_len, enum ck_parse_level lvl,
 	struct ck_cert *c = NULL;
 	struct ck_keyinfo ki;
 	unsigned char *spki = NULL;
-	BIO *bio = NULL;
 	char buf[128];
 	int r = CK_E_PARSE, spki_len;
 	long v;
@@ -527,10 +555,8 @@ ck_x509_parse(const uint8_t *der, size_t der_len, enum ck_parse_level lvl,
 			ck_buf_adds(&b, "00");
 		c->serial = ck_buf_detach(&b, NULL);
 	}
-	bio = BIO_new(BIO_s_mem());
-	c->subject = name_string(x->tbs->subject, bio);
-	c->issuer = name_string(x->tbs->issuer, bio);
-	c->cn = last_cn(x->tbs->subject);
+	if ((r = names(x->tbs, c, err)) != 0)
+		goto out;
 	if (asn1_time(x->tbs->validity->not_before, &c->not_before) != 0 ||
 	    asn1_time(x->tbs->validity->not_after, &c->not_after) != 0) {
 		r = ck_err_set(err, CK_E_PARSE, "certificate: bad validity time");
@@ -561,7 +587,6 @@ ck_x509_parse(const uint8_t *der, size_t der_len, enum ck_parse_level lvl,
 	r = 0;
 out:
 	OPENSSL_free(spki);
-	BIO_free(bio);
 	ASN1_item_free((ASN1_VALUE *)x, ASN1_ITEM_rptr(CK_CERTIFICATE));
 	ck_cert_free(c);
 	ERR_clear_error();

@@ -53,6 +53,13 @@ void keyinfo_from_pkey(EVP_PKEY *pk, struct ck_keyinfo *ki);
 
 /* Shared between the certificate and the CSR parser. */
 char *name_string(const X509_NAME *name, BIO *bio);
+/*
+ * Formats a DER Name as RFC 4514 text into out (as OpenSSL's RFC 2253 form
+ * without escaping UTF-8) and, if cn is not NULL, sets *cn to the last CN
+ * as UTF-8 (owned by the caller) or NULL. False if the DER is malformed.
+ */
+bool name_format(const uint8_t *der, size_t len, struct ck_buf *out,
+    char **cn);
 char *last_cn(const X509_NAME *name);
 void sans_from_names(const GENERAL_NAMES *gens, struct ck_san **sans,
     size_t *n);

@@ -3,7 +3,8 @@
 -- log, and running counts for stats.
 CREATE TABLE certificates (
 	id INTEGER PRIMARY KEY,
-	sha256 BLOB NOT NULL UNIQUE,
+	sha256 BLOB NOT NULL,           -- unique: checked through sha_key
+	sha_key INTEGER NOT NULL,       -- first 8 bytes of sha256, sign bit flipped
 	sha1 BLOB NOT NULL,
 	der BLOB NOT NULL,
 	version INTEGER NOT NULL,
@@ -31,6 +32,9 @@ CREATE TABLE certificates (
 	first_seen INTEGER NOT NULL,
 	last_seen INTEGER NOT NULL
 );
+-- An 8-byte key instead of the 32-byte hash keeps this random-order index
+-- a quarter of the size, which is what bulk imports pay for in page writes.
+CREATE INDEX certificates_sha ON certificates(sha_key);
 CREATE INDEX certificates_not_after ON certificates(not_after);
 CREATE INDEX certificates_issuer ON certificates(issuer_hash);
 CREATE INDEX certificates_key ON certificates(key_type, key_bits);

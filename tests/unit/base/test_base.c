@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -133,4 +134,19 @@ Test(err, names_and_wrapping)
 	cr_assert_eq(ck_err_wrap(&err, CK_E_PARSE, "file %d", 3), CK_E_PARSE);
 	cr_assert_str_eq(err.msg, "file 3: bad thing");
 	cr_assert_eq(ck_err_set(NULL, CK_E_IO, "ignored"), CK_E_IO);
+}
+
+Test(clock, format_matches_gmtime_over_centuries)
+{
+	/* Every 7919 seconds from 1900 to 2200, against the C library. */
+	for (int64_t t = -2208988800LL; t < 7258118400LL; t += 7919 * 997) {
+		char mine[CK_TIME_STR_MAX], libc[64];
+		struct tm tm;
+		time_t tt = (time_t)t;
+
+		ck_time_format(t, mine);
+		gmtime_r(&tt, &tm);
+		strftime(libc, sizeof(libc), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		cr_assert_str_eq(mine, libc, "t=%lld", (long long)t);
+	}
 }

@@ -1,7 +1,8 @@
 /*
  * Fixtures for the x509 unit tests: keys, certificates, requests and a
  * small PKI built with OpenSSL at test time, so no test depends on files
- * that age, and every expected value can be asked of OpenSSL itself.
+ * that age, and every expected value can be asked of OpenSSL itself; and a
+ * collector that keeps what ck_x509_ingest hands its callback.
  *
  * The helpers are static inline because each test program uses a different
  * subset of them and an unused plain static function breaks -Werror.
@@ -20,6 +21,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/conf.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -41,15 +43,9 @@ fx_key_new(enum fx_keytype t)
 	case FX_RSA2048:
 		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 		break;
-	case FX_P256:
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-		break;
-	case FX_P384:
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-		break;
-	case FX_ED25519:
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-		break;
+	case FX_P256: k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"); break;
+	case FX_P384: k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384"); break;
+	case FX_ED25519: k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"); break;
 	}
 	cr_assert_not_null(k, "key generation failed");
 	return k;
@@ -62,10 +58,10 @@ fx_key_new(enum fx_keytype t)
 struct fx_spec {
 	const char *const *subject; /* field, value, ..., NULL */
 	EVP_PKEY *key;
-	X509 *issuer;         /* NULL: self-signed with key */
+	X509 *issuer; /* NULL: self-signed with key */
 	EVP_PKEY *issuer_key; /* NULL: key */
-	const char *serial;   /* hex, may start with '-' */
-	int version;          /* 1 or 3; 0 means 3 */
+	const char *serial; /* hex, may start with '-' */
+	int version; /* 1 or 3; 0 means 3 */
 	int64_t not_before, not_after;
 	const char *bc, *ku, *eku, *san, *crldp, *aia, *policies;
 	bool ski, aki, sct;
@@ -77,9 +73,9 @@ fx_name_new(const char *const *fields)
 	X509_NAME *n = X509_NAME_new();
 
 	for (size_t i = 0; fields != NULL && fields[i] != NULL; i += 2)
-		cr_assert(X509_NAME_add_entry_by_txt(n, fields[i],
-		    MBSTRING_UTF8, (const unsigned char *)fields[i + 1], -1,
-		    -1, 0) == 1);
+		cr_assert(
+		    X509_NAME_add_entry_by_txt(n, fields[i], MBSTRING_UTF8,
+		        (const unsigned char *)fields[i + 1], -1, -1, 0) == 1);
 	return n;
 }
 
@@ -101,14 +97,12 @@ fx_md_for(EVP_PKEY *signer)
 {
 	switch (EVP_PKEY_get_base_id(signer)) {
 	case EVP_PKEY_ED25519:
-	case EVP_PKEY_ED448:
-		return NULL; /* EdDSA hashes internally */
+	case EVP_PKEY_ED448: return NULL; /* EdDSA hashes internally */
 	case EVP_PKEY_EC:
 		/* P-384 signs with SHA-384, so two ECDSA OIDs get seen. */
 		return EVP_PKEY_get_bits(signer) > 256 ? EVP_sha384()
-						       : EVP_sha256();
-	default:
-		return EVP_sha256();
+		                                       : EVP_sha256();
+	default: return EVP_sha256();
 	}
 }
 
@@ -120,19 +114,22 @@ fx_cert_new(const struct fx_spec *s)
 	EVP_PKEY *signer = s->issuer_key ? s->issuer_key : s->key;
 	BIGNUM *bn = NULL;
 	ASN1_INTEGER *serial;
+	/* Certificate policies are only made with a config database, even
+	 * when the value names no section. */
+	CONF *conf = NCONF_new(NULL);
 	X509V3_CTX ctx;
 
-	cr_assert(X509_set_version(x, s->version == 1 ? X509_VERSION_1
-						       : X509_VERSION_3) == 1);
+	cr_assert(X509_set_version(x,
+	              s->version == 1 ? X509_VERSION_1 : X509_VERSION_3) == 1);
 	cr_assert(BN_hex2bn(&bn, s->serial ? s->serial : "01") > 0);
 	serial = BN_to_ASN1_INTEGER(bn, NULL);
 	cr_assert(X509_set_serialNumber(x, serial) == 1);
 	ASN1_INTEGER_free(serial);
 	BN_free(bn);
 	cr_assert(X509_set_subject_name(x, subj) == 1);
-	cr_assert(X509_set_issuer_name(x, s->issuer
-		    ? X509_get_subject_name(s->issuer)
-		    : subj) == 1);
+	cr_assert(
+	    X509_set_issuer_name(
+	        x, s->issuer ? X509_get_subject_name(s->issuer) : subj) == 1);
 	X509_NAME_free(subj);
 	cr_assert_not_null(
 	    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)s->not_before));
@@ -140,6 +137,7 @@ fx_cert_new(const struct fx_spec *s)
 	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)s->not_after));
 	cr_assert(X509_set_pubkey(x, s->key) == 1);
 	X509V3_set_ctx(&ctx, s->issuer ? s->issuer : x, x, NULL, NULL, 0);
+	X509V3_set_nconf(&ctx, conf);
 	/* The SKI first: a self-signed AKI copies it. */
 	if (s->ski)
 		fx_ext(x, &ctx, NID_subject_key_identifier, "hash");
@@ -159,13 +157,14 @@ fx_cert_new(const struct fx_spec *s)
 		X509_EXTENSION *e;
 
 		cr_assert(ASN1_OCTET_STRING_set(os, list, sizeof(list)) == 1);
-		e = X509_EXTENSION_create_by_NID(NULL, NID_ct_precert_scts, 0,
-		    os);
+		e = X509_EXTENSION_create_by_NID(
+		    NULL, NID_ct_precert_scts, 0, os);
 		cr_assert_not_null(e);
 		cr_assert(X509_add_ext(x, e, -1) == 1);
 		X509_EXTENSION_free(e);
 		ASN1_OCTET_STRING_free(os);
 	}
+	NCONF_free(conf);
 	cr_assert(X509_sign(x, signer, fx_md_for(signer)) > 0,
 	    "signing the test certificate failed");
 	return x;
@@ -232,8 +231,8 @@ fx_name_text(const X509_NAME *n)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 
-	cr_assert(X509_NAME_print_ex(b, n, 0,
-		      XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0);
+	cr_assert(X509_NAME_print_ex(
+	              b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0);
 	return fx_bio_string(b, NULL);
 }
 
@@ -244,29 +243,35 @@ fx_name_text(const X509_NAME *n)
  */
 struct fx_pki {
 	int64_t now;
-	EVP_PKEY *root_key, *int_key, *leaf_key, *ed_key, *rsa_leaf_key;
-	X509 *root;     /* RSA-2048, CA, pathlen 1, not after 2060 */
-	X509 *inter;    /* P-384, CA, pathlen 0, UTF-8 CN */
-	X509 *leaf;     /* P-256, every extension, two CNs */
-	X509 *rsa_leaf; /* RSA-2048, signed by the root, negative serial */
-	X509 *ed_leaf;  /* Ed25519, signed by the intermediate */
-	X509 *expired;  /* P-256, expired ten days ago */
-	X509 *self;     /* P-256, self-signed, no basic constraints */
+	EVP_PKEY *root_key, *int_key, *leaf_key, *ed_key;
+	X509 *root; /* RSA-2048, CA, pathlen 1, not after 2060 */
+	X509 *inter; /* P-384, CA, pathlen 0, UTF-8 CN */
+	X509 *leaf; /* P-256, every extension, two CNs */
+	/* Ed25519, signed by the intermediate, negative serial, no basic
+	 * constraints. */
+	X509 *ed_leaf;
+	X509 *expired; /* P-256, expired ten days ago */
+	X509 *self; /* P-256, self-signed, no basic constraints */
 };
 
-static const char *const fx_root_subject[] = {"C", "DE", "O",
-    "certkeep, tests", "CN", "certkeep Test Root CA", NULL};
-static const char *const fx_int_subject[] = {"C", "DE", "O",
-    "certkeep, tests", "CN", "Zwischen-CA Z\xc3\xbcrich", NULL};
-static const char *const fx_leaf_subject[] = {"C", "DE", "O",
-    "certkeep, tests", "OU", "ops", "CN", "first.example.test", "CN",
-    "leaf.example.test", NULL};
+static const char *const fx_root_subject[] = {
+    "C", "DE", "O", "certkeep, tests", "CN", "certkeep Test Root CA", NULL};
+static const char *const fx_int_subject[] = {
+    "C", "DE", "O", "certkeep, tests", "CN", "Zwischen-CA Z\xc3\xbcrich", NULL};
+static const char *const fx_leaf_subject[] = {"C", "DE", "O", "certkeep, tests",
+    "OU", "ops", "CN", "first.example.test", "CN", "leaf.example.test", NULL};
+static const char *const fx_ed_subject[] = {"CN", "ed.example.test", NULL};
+static const char *const fx_expired_subject[] = {
+    "CN", "expired.example.test", NULL};
+static const char *const fx_self_subject[] = {
+    "O", "self", "CN", "self.example.test", NULL};
 
-#define FX_LEAF_SAN                                                            \
-	"DNS:leaf.example.test,DNS:*.leaf.example.test,IP:192.0.2.10,"       \
-	"IP:2001:db8::10,email:ops@example.test,"                            \
+#define FX_LEAF_SAN                                                    \
+	"DNS:leaf.example.test,DNS:*.leaf.example.test,IP:192.0.2.10," \
+	"IP:2001:db8::10,email:ops@example.test,"                      \
 	"URI:https://leaf.example.test/id,RID:1.2.3.4"
-#define FX_ROOT_NOT_AFTER INT64_C(2840140800) /* 2060-01-01, GeneralizedTime */
+/* 2060-01-01: after 2049 the time is encoded as a GeneralizedTime. */
+#define FX_ROOT_NOT_AFTER INT64_C(2840140800)
 
 static inline void
 fx_pki_init(struct fx_pki *p)
@@ -279,7 +284,6 @@ fx_pki_init(struct fx_pki *p)
 	p->int_key = fx_key_new(FX_P384);
 	p->leaf_key = fx_key_new(FX_P256);
 	p->ed_key = fx_key_new(FX_ED25519);
-	p->rsa_leaf_key = fx_key_new(FX_RSA2048);
 	p->root = fx_cert_new(&(struct fx_spec){.subject = fx_root_subject,
 	    .key = p->root_key,
 	    .serial = "1000",
@@ -313,52 +317,36 @@ fx_pki_init(struct fx_pki *p)
 	    .eku = "serverAuth,clientAuth,1.3.6.1.4.1.99999.3",
 	    .san = FX_LEAF_SAN,
 	    .crldp = "URI:http://crl.example.test/int.crl,"
-		     "URI:ldap://crl.example.test/cn=int",
+	             "URI:ldap://crl.example.test/cn=int",
 	    .aia = "OCSP;URI:http://ocsp.example.test,"
-		   "caIssuers;URI:http://ca.example.test/int.crt",
+	           "caIssuers;URI:http://ca.example.test/int.crt",
 	    .policies = "2.23.140.1.2.2,1.3.6.1.4.1.99999.1.2",
 	    .ski = true,
 	    .aki = true,
 	    .sct = true});
-	p->rsa_leaf = fx_cert_new(&(struct fx_spec){
-	    .subject = (const char *const[]){"CN", "rsa.example.test", NULL},
-	    .key = p->rsa_leaf_key,
-	    .issuer = p->root,
-	    .issuer_key = p->root_key,
-	    .serial = "-0102",
-	    .not_before = now - FX_DAY,
-	    .not_after = now + 30 * FX_DAY,
-	    .san = "DNS:rsa.example.test",
-	    .ski = true,
-	    .aki = true});
-	p->ed_leaf = fx_cert_new(&(struct fx_spec){
-	    .subject = (const char *const[]){"CN", "ed.example.test", NULL},
+	p->ed_leaf = fx_cert_new(&(struct fx_spec){.subject = fx_ed_subject,
 	    .key = p->ed_key,
 	    .issuer = p->inter,
 	    .issuer_key = p->int_key,
-	    .serial = "03",
+	    .serial = "-0102",
 	    .not_before = now - FX_DAY,
 	    .not_after = now + 30 * FX_DAY,
-	    .bc = "critical,CA:FALSE",
 	    .san = "DNS:ed.example.test",
 	    .ski = true,
 	    .aki = true});
-	p->expired = fx_cert_new(&(struct fx_spec){
-	    .subject =
-		(const char *const[]){"CN", "expired.example.test", NULL},
-	    .key = p->leaf_key,
-	    .issuer = p->inter,
-	    .issuer_key = p->int_key,
-	    .serial = "04",
-	    .not_before = now - 100 * FX_DAY,
-	    .not_after = now - 10 * FX_DAY,
-	    .bc = "critical,CA:FALSE",
-	    .san = "DNS:expired.example.test",
-	    .ski = true,
-	    .aki = true});
-	p->self = fx_cert_new(&(struct fx_spec){
-	    .subject = (const char *const[]){"O", "self", "CN",
-		"self.example.test", NULL},
+	p->expired =
+	    fx_cert_new(&(struct fx_spec){.subject = fx_expired_subject,
+	        .key = p->leaf_key,
+	        .issuer = p->inter,
+	        .issuer_key = p->int_key,
+	        .serial = "04",
+	        .not_before = now - 100 * FX_DAY,
+	        .not_after = now - 10 * FX_DAY,
+	        .bc = "critical,CA:FALSE",
+	        .san = "DNS:expired.example.test",
+	        .ski = true,
+	        .aki = true});
+	p->self = fx_cert_new(&(struct fx_spec){.subject = fx_self_subject,
 	    .key = p->leaf_key,
 	    .serial = "7f",
 	    .not_before = now - FX_DAY,
@@ -374,7 +362,6 @@ fx_pki_release(struct fx_pki *p)
 	X509_free(p->root);
 	X509_free(p->inter);
 	X509_free(p->leaf);
-	X509_free(p->rsa_leaf);
 	X509_free(p->ed_leaf);
 	X509_free(p->expired);
 	X509_free(p->self);
@@ -382,7 +369,6 @@ fx_pki_release(struct fx_pki *p)
 	EVP_PKEY_free(p->int_key);
 	EVP_PKEY_free(p->leaf_key);
 	EVP_PKEY_free(p->ed_key);
-	EVP_PKEY_free(p->rsa_leaf_key);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -409,6 +395,151 @@ fx_req_new(EVP_PKEY *key, const char *const *subject, const char *san)
 	}
 	cr_assert(X509_REQ_sign(req, key, fx_md_for(key)) > 0);
 	return req;
+}
+
+/*
+ * Collecting what the ingest callback sees: a copy of every item, so tests
+ * can check kind, bytes, container, label, index and reason afterwards.
+ */
+
+#define FX_MAX_GOT 32
+
+struct fx_got_item {
+	enum ck_item_kind kind;
+	uint8_t *der; /* copy, or NULL */
+	size_t der_len;
+	char *container, *label, *reason;
+	int index;
+};
+
+struct fx_got {
+	struct fx_got_item v[FX_MAX_GOT];
+	size_t n;
+	size_t stop_after; /* 0: never stop */
+};
+
+static inline char *
+fx_dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static inline int
+fx_collect(void *ctx, const struct ck_item *it)
+{
+	struct fx_got *g = ctx;
+	struct fx_got_item *o;
+
+	cr_assert_lt(g->n, FX_MAX_GOT, "too many items");
+	o = &g->v[g->n++];
+	o->kind = it->kind;
+	o->der_len = it->der_len;
+	o->der = NULL;
+	if (it->der != NULL) {
+		o->der = malloc(it->der_len ? it->der_len : 1);
+		memcpy(o->der, it->der, it->der_len);
+	}
+	o->container = fx_dup_or_null(it->container);
+	o->label = fx_dup_or_null(it->label);
+	o->reason = fx_dup_or_null(it->reason);
+	o->index = it->index;
+	/* The contract of the item, whatever the input. */
+	if (it->kind == CK_ITEM_ERROR) {
+		cr_assert_null(it->der);
+		cr_assert_not_null(it->reason);
+	}
+	if (it->kind == CK_ITEM_CERT || it->kind == CK_ITEM_CSR ||
+	    it->kind == CK_ITEM_CRL)
+		cr_assert(it->der != NULL && it->der_len > 0);
+	return g->stop_after != 0 && g->n == g->stop_after ? 7 : 0;
+}
+
+static inline void
+fx_got_release(struct fx_got *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		free(g->v[i].der);
+		free(g->v[i].container);
+		free(g->v[i].label);
+		free(g->v[i].reason);
+	}
+	g->n = 0;
+}
+
+/* Ingests the bytes; the call must succeed. */
+static inline void
+fx_ingest_ok(const void *data, size_t len, const struct ck_ingest_opts *opts,
+    struct fx_got *g)
+{
+	struct ck_err err = {0};
+	int r = ck_x509_ingest(data, len, opts, fx_collect, g, &err);
+
+	cr_assert_eq(r, 0, "ck_x509_ingest: %d %s", r, err.msg);
+}
+
+static inline void
+fx_check_item(const struct fx_got *g, size_t i, enum ck_item_kind kind,
+    const char *container, const char *label)
+{
+	cr_assert_lt(i, g->n, "item %zu missing (%zu items)", i, g->n);
+	cr_assert_eq(g->v[i].kind, kind, "item %zu is a %s, not a %s", i,
+	    ck_item_kind_name(g->v[i].kind), ck_item_kind_name(kind));
+	cr_assert_eq(g->v[i].index, (int)i + 1, "item %zu index", i);
+	cr_assert_str_eq(g->v[i].container, container, "item %zu", i);
+	if (label == NULL)
+		cr_assert_null(g->v[i].label, "item %zu label", i);
+	else
+		cr_assert_str_eq(g->v[i].label, label, "item %zu label", i);
+}
+
+static inline void
+fx_check_der(
+    const struct fx_got *g, size_t i, const unsigned char *der, size_t len)
+{
+	cr_assert_eq(g->v[i].der_len, len, "item %zu length", i);
+	cr_assert(memcmp(g->v[i].der, der, len) == 0, "item %zu bytes", i);
+}
+
+static inline void
+fx_check_cert_item(const struct fx_got *g, size_t i, X509 *x,
+    const char *container, const char *label)
+{
+	unsigned char *der;
+	size_t len;
+
+	fx_check_item(g, i, CK_ITEM_CERT, container, label);
+	der = fx_der(x, &len);
+	fx_check_der(g, i, der, len);
+	OPENSSL_free(der);
+}
+
+static inline void
+fx_check_error_item(
+    const struct fx_got *g, size_t i, const char *container, const char *reason)
+{
+	cr_assert_lt(i, g->n);
+	cr_assert_eq(g->v[i].kind, CK_ITEM_ERROR, "item %zu kind", i);
+	cr_assert_str_eq(g->v[i].container, container);
+	cr_assert_str_eq(g->v[i].reason, reason);
+}
+
+static inline X509_REQ *
+fx_leaf_req(const struct fx_pki *pki)
+{
+	return fx_req_new(pki->leaf_key,
+	    (const char *const[]){
+	        "O", "certkeep", "CN", "req.example.test", NULL},
+	    "DNS:req.example.test,IP:198.51.100.7,email:req@example.test");
+}
+
+static inline char *
+fx_req_pem(X509_REQ *req, bool new_label)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+
+	cr_assert((new_label ? PEM_write_bio_X509_REQ_NEW(b, req)
+	                     : PEM_write_bio_X509_REQ(b, req)) == 1);
+	return fx_bio_string(b, NULL);
 }
 
 /* Finds needle in the n bytes at hay; NULL when absent. */
