@@ -21,7 +21,7 @@
 #include "base/mem.h"
 #include "x509/x509.h"
 
-#define DEFAULT_BATCH 5000
+#define DEFAULT_BATCH 50000
 #define DEFAULT_MAX_SIZE (64u << 20)
 #define MAX_DEPTH 64
 
@@ -56,11 +56,39 @@ struct import {
 	struct dir_id stack[MAX_DEPTH];
 	int depth;
 	struct ck_buf buf;
+	/* Progress on stderr when it is a terminal. */
+	bool progress;
+	uint64_t start_ns, last_ns;
+	int64_t seen;
 };
+
+static void
+show_progress(struct import *im, bool done)
+{
+	uint64_t now = ck_mono_ns();
+	double secs;
+
+	if (!im->progress)
+		return;
+	if (!done && now - im->last_ns < 250000000u)
+		return;
+	im->last_ns = now;
+	secs = (double)(now - im->start_ns) / 1e9;
+	if (done) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	fprintf(stderr, "\r\033[Kimporting: %lld certificates from %lld files, "
+			"%.0f/s",
+	    (long long)im->seen, (long long)im->files,
+	    secs > 0 ? (double)im->seen / secs : 0.0);
+}
 
 static void
 skip(struct import *im, const char *path, const char *reason)
 {
+	if (im->progress)
+		fputs("\r\033[K", stderr);
 	im->n_skipped++;
 	fprintf(stderr, "%s: skipped: %s\n", path, reason);
 }
@@ -120,6 +148,8 @@ put_cert(struct import *im, const struct ck_item *it)
 		 &err)) != 0)
 		goto fail;
 	ck_cert_free(c);
+	if ((++im->seen & 1023) == 0)
+		show_progress(im, false);
 	if (is_new) {
 		im->f_new++;
 		im->batch_new++;
@@ -212,6 +242,8 @@ import_file(struct import *im, const char *path, const char *place)
 	}
 	if (im->f_bad > 0) {
 		/* Each unreadable part is one skip, with its own reason. */
+		if (im->progress)
+			fputs("\r\033[K", stderr);
 		fputs(im->f_notes.p, stderr);
 		im->n_skipped += im->f_bad;
 	} else if (im->f_notes.len > 0 && !im->quiet) {
@@ -329,7 +361,7 @@ usage(FILE *f)
 	    "  --max-size BYTES       skip files larger than this (default "
 	    "64 MiB)\n"
 	    "  --batch N              certificates per transaction (default "
-	    "5000)\n"
+	    "50000)\n"
 	    "  -q, --quiet            print only problems and the summary\n"
 	    "  --json                 print the summary as JSON\n"
 	    "  -h, --help             this help\n"
@@ -423,8 +455,13 @@ ck_cmd_import(struct ck_cli *cli, int argc, char **argv)
 	if (im.recursive || argc - optind > 1)
 		(void)ck_store_bulk_mode(im.st, NULL); /* only a speed-up */
 	im.now = ck_now();
+	/* A progress line on a terminal, unless per-file lines go there. */
+	im.progress = isatty(STDERR_FILENO) &&
+	    (im.quiet || im.json || !isatty(STDOUT_FILENO));
+	im.start_ns = im.last_ns = ck_mono_ns();
 	for (int i = optind; i < argc && !im.store_error; i++)
 		import_path(&im, argv[i], 1);
+	show_progress(&im, true);
 	if (!im.store_error)
 		commit(&im);
 	if (im.store_error) {
