@@ -16,7 +16,10 @@ struct ck_buf {
 	size_t cap;
 };
 
-#define CK_BUF_INIT {NULL, 0, 0}
+#define CK_BUF_INIT        \
+	{                  \
+		NULL, 0, 0 \
+	}
 
 void ck_buf_init(struct ck_buf *b);
 /* Frees the storage; the buffer can be reused afterwards. */

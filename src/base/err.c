@@ -12,11 +12,9 @@ const char *
 ck_strerror(int code)
 {
 	switch (code) {
-	case CK_OK:
-		return "success";
-#define CK_ERR_STR(name, val, str)                                             \
-	case CK_E_##name:                                                      \
-		return str;
+	case CK_OK: return "success";
+#define CK_ERR_STR(name, val, str) \
+	case CK_E_##name: return str;
 		CK_ERRNO_MAP(CK_ERR_STR)
 #undef CK_ERR_STR
 	}
@@ -27,11 +25,9 @@ const char *
 ck_errname(int code)
 {
 	switch (code) {
-	case CK_OK:
-		return "OK";
-#define CK_ERR_NAME(name, val, str)                                            \
-	case CK_E_##name:                                                      \
-		return #name;
+	case CK_OK: return "OK";
+#define CK_ERR_NAME(name, val, str) \
+	case CK_E_##name: return #name;
 		CK_ERRNO_MAP(CK_ERR_NAME)
 #undef CK_ERR_NAME
 	}
@@ -69,7 +65,8 @@ ck_err_wrap(struct ck_err *err, int code, const char *fmt, ...)
 	else
 		memcpy(old, err->msg, sizeof(old));
 	snprintf(both, sizeof(both), "%s: %s", prefix, old);
-	both[sizeof(err->msg) - 1] = '\0'; /* truncate the context, not the cause */
+	both[sizeof(err->msg) - 1] =
+	    '\0'; /* truncate the context, not the cause */
 	memcpy(err->msg, both, sizeof(err->msg));
 	err->code = code;
 	return code;

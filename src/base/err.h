@@ -10,19 +10,19 @@
 #include <stddef.h>
 
 /* Written once so names and strings never drift. */
-#define CK_ERRNO_MAP(X)                                                        \
-	X(INVAL, -1, "invalid argument")                                       \
-	X(NOTFOUND, -2, "not found")                                           \
-	X(EXISTS, -3, "already exists")                                        \
-	X(TOO_LARGE, -4, "too large")                                          \
-	X(PARSE, -5, "cannot parse")                                           \
-	X(CRYPTO, -6, "cryptographic failure")                                 \
-	X(IO, -7, "input/output error")                                        \
-	X(DB, -8, "database error")                                            \
-	X(PERM, -9, "permission denied")                                       \
-	X(TIMEOUT, -10, "timed out")                                           \
-	X(UNAVAILABLE, -11, "unavailable")                                     \
-	X(INTERNAL, -12, "internal error")                                     \
+#define CK_ERRNO_MAP(X)                        \
+	X(INVAL, -1, "invalid argument")       \
+	X(NOTFOUND, -2, "not found")           \
+	X(EXISTS, -3, "already exists")        \
+	X(TOO_LARGE, -4, "too large")          \
+	X(PARSE, -5, "cannot parse")           \
+	X(CRYPTO, -6, "cryptographic failure") \
+	X(IO, -7, "input/output error")        \
+	X(DB, -8, "database error")            \
+	X(PERM, -9, "permission denied")       \
+	X(TIMEOUT, -10, "timed out")           \
+	X(UNAVAILABLE, -11, "unavailable")     \
+	X(INTERNAL, -12, "internal error")     \
 	X(FULL, -13, "no space left")
 
 enum ck_errno {

@@ -14,24 +14,19 @@ ck_errno_code(int e)
 {
 	switch (e) {
 	case ENOENT:
-	case ENOTDIR:
-		return CK_E_NOTFOUND;
+	case ENOTDIR: return CK_E_NOTFOUND;
 	case EACCES:
-	case EPERM:
-		return CK_E_PERM;
+	case EPERM: return CK_E_PERM;
 	case ENOSPC:
-	case EDQUOT:
-		return CK_E_FULL;
-	case EFBIG:
-		return CK_E_TOO_LARGE;
-	default:
-		return CK_E_IO;
+	case EDQUOT: return CK_E_FULL;
+	case EFBIG: return CK_E_TOO_LARGE;
+	default: return CK_E_IO;
 	}
 }
 
 int
-ck_file_read(const char *path, size_t max, struct ck_buf *out,
-    struct ck_err *err)
+ck_file_read(
+    const char *path, size_t max, struct ck_buf *out, struct ck_err *err)
 {
 	struct stat st;
 	int fd, r = 0;
@@ -41,8 +36,8 @@ ck_file_read(const char *path, size_t max, struct ck_buf *out,
 	if (strcmp(path, "-") == 0)
 		fd = STDIN_FILENO;
 	else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-		return ck_err_set(err, ck_errno_code(errno), "%s",
-		    strerror(errno));
+		return ck_err_set(
+		    err, ck_errno_code(errno), "%s", strerror(errno));
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (size_t)st.st_size > max) {
 		r = ck_err_set(err, CK_E_TOO_LARGE,
@@ -60,8 +55,8 @@ ck_file_read(const char *path, size_t max, struct ck_buf *out,
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			r = ck_err_set(err, ck_errno_code(errno), "%s",
-			    strerror(errno));
+			r = ck_err_set(
+			    err, ck_errno_code(errno), "%s", strerror(errno));
 			goto out;
 		}
 		if (n == 0)

@@ -16,8 +16,8 @@
  * releases. Fails with CK_E_TOO_LARGE above max bytes, CK_E_PERM or
  * CK_E_NOTFOUND or CK_E_IO with the reason in err.
  */
-int ck_file_read(const char *path, size_t max, struct ck_buf *out,
-    struct ck_err *err);
+int ck_file_read(
+    const char *path, size_t max, struct ck_buf *out, struct ck_err *err);
 
 /* Maps errno to a CK_E_* code. */
 int ck_errno_code(int e);

@@ -33,8 +33,8 @@ ck_json_str(struct ck_buf *b, const char *s)
 		case '\r': ck_buf_add(b, "\\r", 2); break;
 		case '\t': ck_buf_add(b, "\\t", 2); break;
 		default: {
-			char e[6] = {'\\', 'u', '0', '0', hx[*p >> 4],
-			    hx[*p & 15]};
+			char e[6] = {
+			    '\\', 'u', '0', '0', hx[*p >> 4], hx[*p & 15]};
 			ck_buf_add(b, e, 6);
 		}
 		}

@@ -16,14 +16,13 @@ void ck_json_str(struct ck_buf *b, const char *s);
 /* Appends "key": with the key escaped. */
 void ck_json_key(struct ck_buf *b, const char *key);
 /* Appends ,"key":"value" (or without the comma when *first). */
-void ck_json_kv_str(struct ck_buf *b, bool *first, const char *key,
-    const char *val);
-void ck_json_kv_int(struct ck_buf *b, bool *first, const char *key,
-    int64_t val);
+void ck_json_kv_str(
+    struct ck_buf *b, bool *first, const char *key, const char *val);
+void ck_json_kv_int(
+    struct ck_buf *b, bool *first, const char *key, int64_t val);
 void ck_json_kv_bool(struct ck_buf *b, bool *first, const char *key, bool val);
 /* Appends an RFC 3339 time string, or null when t is 0 and null_if_zero. */
-void ck_json_kv_time(struct ck_buf *b, bool *first, const char *key,
-    int64_t t);
+void ck_json_kv_time(struct ck_buf *b, bool *first, const char *key, int64_t t);
 /* Appends a comma unless *first, then clears *first. */
 void ck_json_sep(struct ck_buf *b, bool *first);
 

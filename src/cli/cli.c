@@ -21,7 +21,8 @@ static const struct {
 	int (*fn)(struct ck_cli *, int, char **);
 	const char *summary;
 } commands[] = {
-    {"import", ck_cmd_import, "import certificates from files, folders or stdin"},
+    {"import", ck_cmd_import,
+        "import certificates from files, folders or stdin"},
     {"list", ck_cmd_list, "list certificates, filtered (table, JSON, CSV)"},
     {"show", ck_cmd_show, "show one certificate, its chain and locations"},
     {"stats", ck_cmd_stats, "inventory figures: expiry, issuers, keys"},
@@ -39,8 +40,8 @@ usage(FILE *f)
 	    "\n"
 	    "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name,
-		    commands[i].summary);
+		fprintf(
+		    f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f,
 	    "\n"
 	    "Global options:\n"
@@ -82,18 +83,12 @@ ck_cli_main(int argc, char **argv)
 	/* '+': stop at the command name; its options are its own. */
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'd':
-			cli.db_url = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CK_EXIT_OK;
+		case 'd': cli.db_url = optarg; break;
+		case 'h': usage(stdout); return CK_EXIT_OK;
 		case 'V':
 			printf("certkeep %s\n", CK_VERSION);
 			return CK_EXIT_OK;
-		default:
-			usage(stderr);
-			return CK_EXIT_USAGE;
+		default: usage(stderr); return CK_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
@@ -110,7 +105,8 @@ ck_cli_main(int argc, char **argv)
 			return commands[i].fn(&cli, sub_argc, sub_argv);
 		}
 	}
-	fprintf(stderr, "certkeep: '%s' is not a command; see certkeep --help\n",
+	fprintf(stderr,
+	    "certkeep: '%s' is not a command; see certkeep --help\n",
 	    argv[optind]);
 	return CK_EXIT_USAGE;
 }
@@ -133,7 +129,8 @@ int
 cli_fail(int code, const struct ck_err *err, const char *what)
 {
 	if (what != NULL)
-		fprintf(stderr, "certkeep: %s: %s\n", what, ck_err_msg(err, code));
+		fprintf(
+		    stderr, "certkeep: %s: %s\n", what, ck_err_msg(err, code));
 	else
 		fprintf(stderr, "certkeep: %s\n", ck_err_msg(err, code));
 	return cli_exit_for(code);
@@ -170,8 +167,8 @@ cli_color(void)
 }
 
 void
-cli_key_desc(const char *type, int bits, const char *curve, char *out,
-    size_t cap)
+cli_key_desc(
+    const char *type, int bits, const char *curve, char *out, size_t cap)
 {
 	if (curve != NULL && *curve != '\0')
 		snprintf(out, cap, "%s %s", type, curve);
@@ -190,8 +187,8 @@ cli_dn_short(const char *dn, char *out, size_t cap)
 	/* RFC 4514 puts the most specific RDN first; find CN= at an RDN
 	 * start, then copy up to the next unescaped separator. */
 	while (p != NULL && *p) {
-		if (strncmp(p, "CN=", 3) == 0 && (p == dn || p[-1] == ',' ||
-						     p[-1] == '+')) {
+		if (strncmp(p, "CN=", 3) == 0 &&
+		    (p == dn || p[-1] == ',' || p[-1] == '+')) {
 			p += 3;
 			while (*p && *p != ',' && *p != '+' && n + 1 < cap) {
 				if (*p == '\\' && p[1])

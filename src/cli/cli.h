@@ -14,13 +14,14 @@
 #include "store/store.h"
 
 /* Exit codes, documented in `certkeep --help` and docs/cli.md. */
-#define CK_EXIT_MAP(X)                                                         \
-	X(OK, 0, "success")                                                    \
-	X(PARTIAL, 1, "done, but some inputs were skipped (see messages)")     \
-	X(USAGE, 2, "bad command line")                                        \
-	X(NOTFOUND, 3, "what was asked for does not exist")                    \
-	X(STORE, 4, "the inventory cannot be opened or written (full disk, "  \
-		    "locked, corrupt)")                                        \
+#define CK_EXIT_MAP(X)                                                     \
+	X(OK, 0, "success")                                                \
+	X(PARTIAL, 1, "done, but some inputs were skipped (see messages)") \
+	X(USAGE, 2, "bad command line")                                    \
+	X(NOTFOUND, 3, "what was asked for does not exist")                \
+	X(STORE, 4,                                                        \
+	    "the inventory cannot be opened or written (full disk, "       \
+	    "locked, corrupt)")                                            \
 	X(FAIL, 5, "any other failure")
 
 enum ck_exit {
@@ -55,8 +56,8 @@ void cli_flush(struct ck_buf *b);
 /* True when colour should be used on stdout. */
 bool cli_color(void);
 /* "rsa 2048", "ec P-256", "ed25519". */
-void cli_key_desc(const char *type, int bits, const char *curve, char *out,
-    size_t cap);
+void cli_key_desc(
+    const char *type, int bits, const char *curve, char *out, size_t cap);
 /* The CN of an RFC 4514 name, or the whole name when there is none. */
 void cli_dn_short(const char *dn, char *out, size_t cap);
 /* Appends the JSON object of one row (the `list --json` schema). */

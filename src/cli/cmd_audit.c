@@ -48,13 +48,14 @@ on_event(void *ctx, const struct ck_event *ev)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: certkeep audit list [--since TIME] [--until TIME] "
-		   "[--limit N] [--json]\n"
-		   "       certkeep audit verify\n"
-		   "\n"
-		   "list shows audit events oldest first; verify recomputes "
-		   "the hash chain\nand fails (exit 5) at the first event "
-		   "that was changed or removed.\n");
+	fprintf(f,
+	    "usage: certkeep audit list [--since TIME] [--until TIME] "
+	    "[--limit N] [--json]\n"
+	    "       certkeep audit verify\n"
+	    "\n"
+	    "list shows audit events oldest first; verify recomputes "
+	    "the hash chain\nand fails (exit 5) at the first event "
+	    "that was changed or removed.\n");
 }
 
 int
@@ -78,23 +79,24 @@ ck_cmd_audit(struct ck_cli *cli, int argc, char **argv)
 		switch (c) {
 		case 's':
 		case 'u':
-			if (ck_time_parse(optarg, c == 's' ? &from : &to) != 0) {
-				fprintf(stderr, "certkeep: bad time '%s' (use "
-						"2026-11-23 or RFC 3339)\n",
+			if (ck_time_parse(optarg, c == 's' ? &from : &to) !=
+			    0) {
+				fprintf(stderr,
+				    "certkeep: bad time '%s' (use "
+				    "2026-11-23 or RFC 3339)\n",
 				    optarg);
 				return CK_EXIT_USAGE;
 			}
 			break;
-		case 'l':
-			limit = strtoll(optarg, NULL, 10);
-			break;
+		case 'l': limit = strtoll(optarg, NULL, 10); break;
 		case 'j': a.json = true; break;
 		case 'h': usage(stdout); return CK_EXIT_OK;
 		default: usage(stderr); return CK_EXIT_USAGE;
 		}
 	}
-	if (optind + 1 != argc || (strcmp(argv[optind], "list") != 0 &&
-				      strcmp(argv[optind], "verify") != 0)) {
+	if (optind + 1 != argc ||
+	    (strcmp(argv[optind], "list") != 0 &&
+	        strcmp(argv[optind], "verify") != 0)) {
 		usage(stderr);
 		return CK_EXIT_USAGE;
 	}

@@ -78,8 +78,9 @@ show_progress(struct import *im, bool done)
 		fputs("\r\033[K", stderr);
 		return;
 	}
-	fprintf(stderr, "\r\033[Kimporting: %lld certificates from %lld files, "
-			"%.0f/s",
+	fprintf(stderr,
+	    "\r\033[Kimporting: %lld certificates from %lld files, "
+	    "%.0f/s",
 	    (long long)im->seen, (long long)im->files,
 	    secs > 0 ? (double)im->seen / secs : 0.0);
 }
@@ -104,8 +105,8 @@ commit(struct import *im)
 		return 0;
 	snprintf(detail, sizeof(detail), "%lld new, %lld known",
 	    (long long)im->batch_new, (long long)im->batch_known);
-	if ((r = ck_store_event_add(im->st, "cli", "import", "inventory",
-		 detail, &err)) != 0 ||
+	if ((r = ck_store_event_add(
+	         im->st, "cli", "import", "inventory", detail, &err)) != 0 ||
 	    (r = ck_store_commit(im->st, &err)) != 0) {
 		ck_store_rollback(im->st);
 		im->in_tx = false;
@@ -130,8 +131,8 @@ put_cert(struct import *im, const struct ck_item *it)
 	bool is_new;
 	int r;
 
-	if ((r = ck_x509_parse(it->der, it->der_len, CK_PARSE_CORE, &c,
-		 &err)) != 0) {
+	if ((r = ck_x509_parse(
+	         it->der, it->der_len, CK_PARSE_CORE, &c, &err)) != 0) {
 		im->f_bad++;
 		ck_buf_printf(&im->f_notes, "%s#%d: skipped: %s\n", im->shown,
 		    it->index, ck_err_msg(&err, r));
@@ -143,9 +144,9 @@ put_cert(struct import *im, const struct ck_item *it)
 		im->in_tx = true;
 	}
 	if ((r = ck_store_cert_put(im->st, c, im->now, &id, &is_new, &err)) !=
-		0 ||
-	    (r = ck_store_location_put(im->st, id, im->kind, im->path, im->now,
-		 &err)) != 0)
+	        0 ||
+	    (r = ck_store_location_put(
+	         im->st, id, im->kind, im->path, im->now, &err)) != 0)
 		goto fail;
 	ck_cert_free(c);
 	if ((++im->seen & 1023) == 0)
@@ -175,8 +176,7 @@ on_item(void *ctx, const struct ck_item *it)
 	struct import *im = ctx;
 
 	switch (it->kind) {
-	case CK_ITEM_CERT:
-		return put_cert(im, it);
+	case CK_ITEM_CERT: return put_cert(im, it);
 	case CK_ITEM_ERROR:
 		im->f_bad++;
 		ck_buf_printf(&im->f_notes, "%s#%d: skipped: %s%s%s\n",
@@ -209,8 +209,8 @@ on_item(void *ctx, const struct ck_item *it)
 			ck_buf_printf(&im->f_notes, "%s#%d: %s (not stored)\n",
 			    im->shown, it->index,
 			    it->kind == CK_ITEM_OTHER && it->label
-				? it->label
-				: ck_item_kind_name(it->kind));
+			        ? it->label
+			        : ck_item_kind_name(it->kind));
 		return 0;
 	}
 }
@@ -327,8 +327,9 @@ import_path(struct import *im, const char *path, int top)
 	}
 	if (S_ISDIR(st.st_mode)) {
 		if (!im->recursive)
-			skip(im, path, "is a directory (use -r to import "
-				       "folders)");
+			skip(im, path,
+			    "is a directory (use -r to import "
+			    "folders)");
 		else
 			import_dir(im, path, &st);
 		return;
@@ -381,7 +382,8 @@ load_passwords(struct import *im, const char *file)
 	int r;
 
 	if ((r = ck_file_read(file, 1 << 20, &b, &err)) != 0) {
-		fprintf(stderr, "certkeep: %s: %s\n", file, ck_err_msg(&err, r));
+		fprintf(
+		    stderr, "certkeep: %s: %s\n", file, ck_err_msg(&err, r));
 		return r;
 	}
 	for (line = strtok_r(b.p, "\r\n", &save); line != NULL;
@@ -441,7 +443,10 @@ ck_cmd_import(struct ck_cli *cli, int argc, char **argv)
 			}
 			break;
 		case 'h': usage(stdout); goto out;
-		default: usage(stderr); rc = CK_EXIT_USAGE; goto out;
+		default:
+			usage(stderr);
+			rc = CK_EXIT_USAGE;
+			goto out;
 		}
 	}
 	if (optind >= argc) {

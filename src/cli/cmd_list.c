@@ -147,22 +147,23 @@ on_row(void *ctx, const struct ck_cert_row *r)
 		const char *col = "", *end = "";
 		ck_time_format(r->not_after, exp);
 		exp[10] = '\0';
-		cli_key_desc(r->key_type, r->key_bits, r->curve, key,
-		    sizeof(key));
+		cli_key_desc(
+		    r->key_type, r->key_bits, r->curve, key, sizeof(key));
 		if (r->cn != NULL)
 			snprintf(subj, sizeof(subj), "%s", r->cn);
 		else
 			cli_dn_short(r->subject, subj, sizeof(subj));
 		cli_dn_short(r->issuer, iss, sizeof(iss));
 		if (l->color) {
-			col = days < 7 ? "\033[31m"
+			col = days < 7  ? "\033[31m"
 			    : days < 30 ? "\033[33m"
-					: "\033[32m";
+			                : "\033[32m";
 			end = "\033[0m";
 		}
-		ck_buf_printf(o, "%-7lld %s %s%6lld%s  %-12.12s %-40.40s %.30s%s\n",
-		    (long long)r->id, exp, col, (long long)days, end, key,
-		    subj, iss, r->is_ca ? " [CA]" : "");
+		ck_buf_printf(o,
+		    "%-7lld %s %s%6lld%s  %-12.12s %-40.40s %.30s%s\n",
+		    (long long)r->id, exp, col, (long long)days, end, key, subj,
+		    iss, r->is_ca ? " [CA]" : "");
 		break;
 	}
 	}
@@ -190,7 +191,8 @@ usage(FILE *f)
 	    "  --key-type T       rsa, ec, ed25519, ed448, ...\n"
 	    "  --ca / --leaf      only CA certificates / only end-entity ones\n"
 	    "  --limit N          at most N rows\n"
-	    "  --after-id ID      rows with id greater than ID (with --sort id, "
+	    "  --after-id ID      rows with id greater than ID (with --sort "
+	    "id, "
 	    "for paging)\n"
 	    "  --sort expiry|id   order (default expiry)\n"
 	    "  --json             one JSON array (snake_case keys, RFC 3339 "
@@ -233,8 +235,9 @@ ck_cmd_list(struct ck_cli *cli, int argc, char **argv)
 		switch (c) {
 		case 'e':
 			if (ck_duration_parse(optarg, &dur) != 0) {
-				fprintf(stderr, "certkeep: bad duration '%s' "
-						"(use 30d, 12h, 2w)\n",
+				fprintf(stderr,
+				    "certkeep: bad duration '%s' "
+				    "(use 30d, 12h, 2w)\n",
 				    optarg);
 				return CK_EXIT_USAGE;
 			}
@@ -300,9 +303,10 @@ ck_cmd_list(struct ck_cli *cli, int argc, char **argv)
 	if (l.fmt == FMT_JSON)
 		ck_buf_addc(&l.out, '[');
 	else if (l.fmt == FMT_CSV)
-		ck_buf_adds(&l.out, "id,sha256,serial,subject,issuer,not_before,"
-				    "not_after,days_left,key_type,key_bits,"
-				    "signature_algorithm,is_ca,sans\n");
+		ck_buf_adds(&l.out,
+		    "id,sha256,serial,subject,issuer,not_before,"
+		    "not_after,days_left,key_type,key_bits,"
+		    "signature_algorithm,is_ca,sans\n");
 	else
 		ck_buf_printf(&l.out, "%-7s %-10s %6s  %-12s %-40s %s\n", "ID",
 		    "EXPIRES", "DAYS", "KEY", "SUBJECT", "ISSUER");

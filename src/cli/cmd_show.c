@@ -58,16 +58,17 @@ validate(struct show *s, struct ck_store *st, int64_t id, struct ck_err *err)
 		goto out;
 	vo.trust_file = s->trust;
 	vo.at = s->now;
-	r = ck_x509_verify(d.der[0], d.len[0], (const uint8_t *const *)d.der + 1,
-	    d.len + 1, (size_t)(d.n - 1), &vo, &res, err);
+	r = ck_x509_verify(d.der[0], d.len[0],
+	    (const uint8_t *const *)d.der + 1, d.len + 1, (size_t)(d.n - 1),
+	    &vo, &res, err);
 	if (r != 0)
 		goto out;
 	if (s->json) {
 		bool f = true;
 		ck_buf_adds(&s->out, ",\"validation\":{");
 		ck_json_kv_bool(&s->out, &f, "ok", res.ok);
-		ck_json_kv_str(&s->out, &f, "trust_store",
-		    s->trust ? s->trust : "system");
+		ck_json_kv_str(
+		    &s->out, &f, "trust_store", s->trust ? s->trust : "system");
 		if (!res.ok) {
 			ck_json_kv_str(&s->out, &f, "reason", res.reason);
 			ck_json_kv_int(&s->out, &f, "depth", res.depth);
@@ -98,8 +99,8 @@ text_list(struct ck_buf *o, const char *label, const struct ck_strlist *l)
 }
 
 static void
-json_list(struct ck_buf *o, bool *f, const char *key,
-    const struct ck_strlist *l)
+json_list(
+    struct ck_buf *o, bool *f, const char *key, const struct ck_strlist *l)
 {
 	bool g = true;
 
@@ -122,8 +123,8 @@ details(struct show *s, const struct ck_cert_row *r)
 	char t1[CK_TIME_STR_MAX], t2[CK_TIME_STR_MAX], key[64];
 	int rc;
 
-	if ((rc = ck_x509_parse(r->der, r->der_len, CK_PARSE_FULL, &c,
-		 &err)) != 0)
+	if ((rc = ck_x509_parse(r->der, r->der_len, CK_PARSE_FULL, &c, &err)) !=
+	    0)
 		return cli_fail(rc, &err, "stored certificate");
 	if (s->json) {
 		bool f = false;
@@ -174,8 +175,8 @@ details(struct show *s, const struct ck_cert_row *r)
 	if (r->path_len >= 0)
 		ck_buf_printf(o, " (path length %d)", r->path_len);
 	ck_buf_addc(o, '\n');
-	ck_buf_printf(o, "%-22s%s\n", "Self-issued:",
-	    r->self_issued ? "yes" : "no");
+	ck_buf_printf(
+	    o, "%-22s%s\n", "Self-issued:", r->self_issued ? "yes" : "no");
 	text_list(o, "Key usage:", &c->key_usage);
 	text_list(o, "Extended key usage:", &c->ext_key_usage);
 	if (r->ski)
@@ -186,7 +187,8 @@ details(struct show *s, const struct ck_cert_row *r)
 	text_list(o, "OCSP:", &c->ocsp_urls);
 	text_list(o, "CA issuers:", &c->ca_issuer_urls);
 	text_list(o, "Policies:", &c->policies);
-	ck_buf_printf(o, "%-22s%s\n", "SCTs:", c->has_scts ? "present" : "none");
+	ck_buf_printf(
+	    o, "%-22s%s\n", "SCTs:", c->has_scts ? "present" : "none");
 	ck_time_format(r->first_seen, t1);
 	ck_time_format(r->last_seen, t2);
 	ck_buf_printf(o, "%-22s%s, last %s\n", "First seen:", t1, t2);
@@ -339,8 +341,8 @@ ck_cmd_show(struct ck_cli *cli, int argc, char **argv)
 		if (!chain_only) {
 			ck_buf_adds(&s.out, ",\"locations\":[");
 			s.first = true;
-			if ((r = ck_store_locations(st, id, on_loc, &s, &err)) !=
-			    0)
+			if ((r = ck_store_locations(
+			         st, id, on_loc, &s, &err)) != 0)
 				goto fail;
 			ck_buf_addc(&s.out, ']');
 			if ((r = validate(&s, st, id, &err)) != 0)
@@ -350,8 +352,8 @@ ck_cmd_show(struct ck_cli *cli, int argc, char **argv)
 		ck_buf_addc(&s.out, '\n');
 	} else {
 		if (!chain_only) {
-			if ((r = ck_store_cert_get(st, id, on_details, &s,
-				 &err)) != 0)
+			if ((r = ck_store_cert_get(
+			         st, id, on_details, &s, &err)) != 0)
 				goto fail;
 			ck_buf_adds(&s.out, "Chain:\n");
 		}

@@ -106,8 +106,8 @@ ck_cmd_stats(struct ck_cli *cli, int argc, char **argv)
 		ck_buf_addc(&o, '}');
 		json_counts(&o, &f, "by_issuer", s->by_issuer, s->n_issuer);
 		json_counts(&o, &f, "by_key", s->by_key, s->n_key);
-		json_counts(&o, &f, "by_signature_algorithm", s->by_sig,
-		    s->n_sig);
+		json_counts(
+		    &o, &f, "by_signature_algorithm", s->by_sig, s->n_sig);
 		ck_buf_adds(&o, "}\n");
 	} else {
 		ck_buf_printf(&o, "Certificates: %lld\n", (long long)s->total);

@@ -34,8 +34,7 @@ put_str(struct ck_buf *b, const char *s)
  * integers little-endian 64-bit, strings length-prefixed. */
 static void
 event_hash(const uint8_t prev[32], int64_t id, int64_t at, const char *actor,
-    const char *action, const char *object, const char *detail,
-    uint8_t out[32])
+    const char *action, const char *object, const char *detail, uint8_t out[32])
 {
 	struct ck_buf b = CK_BUF_INIT;
 
@@ -120,8 +119,7 @@ ck_store_events(struct ck_store *st, int64_t from, int64_t to, int64_t limit,
 }
 
 int
-ck_store_events_verify(struct ck_store *st, int64_t *count,
-    struct ck_err *err)
+ck_store_events_verify(struct ck_store *st, int64_t *count, struct ck_err *err)
 {
 	uint8_t prev[32] = {0}, want[32];
 	sqlite3_stmt *s = NULL;

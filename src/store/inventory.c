@@ -112,8 +112,8 @@ counts_flush(struct ck_store *st, struct ck_err *err)
 		if ((q = stmt_get(st, S_COUNT_UPSERT, err)) == NULL)
 			return CK_E_DB;
 		sep = strchr(s->key, '\x1f');
-		sqlite3_bind_text(q, 1, s->key, (int)(sep - s->key),
-		    SQLITE_STATIC);
+		sqlite3_bind_text(
+		    q, 1, s->key, (int)(sep - s->key), SQLITE_STATIC);
 		sqlite3_bind_text(q, 2, sep + 1, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 3, s->n);
 		r = step_write(st, q, err, "counts");
@@ -193,8 +193,8 @@ find_issuer(struct ck_store *st, const struct ck_cert *c, int64_t *issuer_id,
 	 * Any new CA or a rollback forgets it (see ck_store_cert_put). */
 	if (st->iss_valid && strcmp(st->iss_name, c->issuer) == 0 &&
 	    ((c->aki == NULL && st->iss_aki == NULL) ||
-		(c->aki != NULL && st->iss_aki != NULL &&
-		    strcmp(c->aki, st->iss_aki) == 0))) {
+	        (c->aki != NULL && st->iss_aki != NULL &&
+	            strcmp(c->aki, st->iss_aki) == 0))) {
 		*issuer_id = st->iss_id;
 		return 0;
 	}
@@ -267,8 +267,8 @@ insert_cert(struct ck_store *st, const struct ck_cert *c, int64_t seen_at,
 	if ((q = stmt_get(st, S_CERT_INSERT, err)) == NULL)
 		return CK_E_DB;
 	if (st->fail_after > 0 && --st->fail_after == 0)
-		return ck_err_set(err, CK_E_DB,
-		    "store: certificates: injected failure");
+		return ck_err_set(
+		    err, CK_E_DB, "store: certificates: injected failure");
 	sans_text(c, sans);
 	sqlite3_bind_blob(q, 1, c->sha256, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(q, 2, c->sha1, 20, SQLITE_STATIC);
@@ -309,8 +309,8 @@ insert_cert(struct ck_store *st, const struct ck_cert *c, int64_t seen_at,
 }
 
 int
-ck_store_cert_put(struct ck_store *st, const struct ck_cert *c,
-    int64_t seen_at, int64_t *id, bool *is_new, struct ck_err *err)
+ck_store_cert_put(struct ck_store *st, const struct ck_cert *c, int64_t seen_at,
+    int64_t *id, bool *is_new, struct ck_err *err)
 {
 	sqlite3_stmt *q;
 	int64_t issuer_id;
@@ -353,10 +353,10 @@ ck_store_cert_put(struct ck_store *st, const struct ck_cert *c,
 		if (s->type == CK_SAN_URI)
 			continue;
 		if ((r = put_name(st, *id, s->value,
-			 s->type == CK_SAN_DNS ? "dns"
-			     : s->type == CK_SAN_IP ? "ip"
-						   : "email",
-			 err)) != 0)
+		         s->type == CK_SAN_DNS      ? "dns"
+		             : s->type == CK_SAN_IP ? "ip"
+		                                    : "email",
+		         err)) != 0)
 			goto out;
 	}
 	if (c->is_ca) {
@@ -378,8 +378,8 @@ out:
 
 /* The id of (kind, place), made if new; the last one is remembered. */
 static int
-place_id(struct ck_store *st, const char *kind, const char *place,
-    int64_t *id, struct ck_err *err)
+place_id(struct ck_store *st, const char *kind, const char *place, int64_t *id,
+    struct ck_err *err)
 {
 	sqlite3_stmt *q;
 	int r, rc;

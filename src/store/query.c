@@ -98,8 +98,8 @@ params_bind(const struct params *p, sqlite3_stmt *s)
 		if (p->v[i].is_int)
 			sqlite3_bind_int64(s, i + 1, p->v[i].i);
 		else
-			sqlite3_bind_text(s, i + 1, p->v[i].s, -1,
-			    SQLITE_STATIC);
+			sqlite3_bind_text(
+			    s, i + 1, p->v[i].s, -1, SQLITE_STATIC);
 	}
 }
 
@@ -127,14 +127,16 @@ name_clause(const char *pat, struct ck_buf *sql, struct params *p)
 		const char *dot = strchr(rev, '.');
 		a = add_text(p, rev, n);
 		if (dot != NULL && dot != rev) {
-			/* "moc.elpmaxe.www" is also covered by "moc.elpmaxe.*" */
+			/* "moc.elpmaxe.www" is also covered by "moc.elpmaxe.*"
+			 */
 			struct ck_buf w = CK_BUF_INIT;
-			ck_buf_add(&w, rev, (size_t)(strrchr(rev, '.') - rev) + 1);
+			ck_buf_add(
+			    &w, rev, (size_t)(strrchr(rev, '.') - rev) + 1);
 			ck_buf_addc(&w, '*');
 			b = add_text(p, w.p, w.len);
 			ck_buf_release(&w);
-			ck_buf_printf(sql, "name_rev = $%d OR name_rev = $%d)", a,
-			    b);
+			ck_buf_printf(
+			    sql, "name_rev = $%d OR name_rev = $%d)", a, b);
 		} else {
 			ck_buf_printf(sql, "name_rev = $%d)", a);
 		}
@@ -160,11 +162,11 @@ where(const struct ck_cert_filter *f, struct ck_buf *sql, struct params *p)
 {
 	ck_buf_adds(sql, " WHERE 1=1");
 	if (f->not_after_min != 0)
-		ck_buf_printf(sql, " AND not_after >= $%d",
-		    add_int(p, f->not_after_min));
+		ck_buf_printf(
+		    sql, " AND not_after >= $%d", add_int(p, f->not_after_min));
 	if (f->not_after_max != 0)
-		ck_buf_printf(sql, " AND not_after < $%d",
-		    add_int(p, f->not_after_max));
+		ck_buf_printf(
+		    sql, " AND not_after < $%d", add_int(p, f->not_after_max));
 	if (f->issuer != NULL) {
 		struct ck_buf like = CK_BUF_INIT;
 		ck_buf_addc(&like, '%');
@@ -190,8 +192,8 @@ where(const struct ck_cert_filter *f, struct ck_buf *sql, struct params *p)
 }
 
 static int
-prepare(struct ck_store *st, const char *sql, sqlite3_stmt **s,
-    struct ck_err *err)
+prepare(
+    struct ck_store *st, const char *sql, sqlite3_stmt **s, struct ck_err *err)
 {
 	int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
 
@@ -213,8 +215,8 @@ ck_store_cert_list(struct ck_store *st, const struct ck_cert_filter *f,
 	ck_buf_printf(&sql, "SELECT %s FROM certificates",
 	    f->with_der ? CERT_COLUMNS : CERT_COLUMNS_NODER);
 	where(f, &sql, &p);
-	ck_buf_adds(&sql, f->sort == CK_SORT_ID ? " ORDER BY id"
-						: " ORDER BY not_after, id");
+	ck_buf_adds(&sql,
+	    f->sort == CK_SORT_ID ? " ORDER BY id" : " ORDER BY not_after, id");
 	if (f->limit > 0)
 		ck_buf_printf(&sql, " LIMIT %lld", (long long)f->limit);
 	if ((r = prepare(st, sql.p, &s, err)) != 0)
@@ -272,8 +274,8 @@ hexval(int c)
 }
 
 int
-ck_store_cert_find(struct ck_store *st, const char *ref, int64_t *id,
-    struct ck_err *err)
+ck_store_cert_find(
+    struct ck_store *st, const char *ref, int64_t *id, struct ck_err *err)
 {
 	uint8_t lo[32] = {0}, hi[32];
 	size_t n = strlen(ref), nb;
@@ -329,11 +331,11 @@ ck_store_cert_find(struct ck_store *st, const char *ref, int64_t *id,
 	/* The index is on the first 8 bytes (sha_key); the blob bounds make
 	 * the match exact for longer prefixes. */
 	if ((r = prepare(st,
-		 nb ? "SELECT id FROM certificates WHERE sha_key >= $1 AND "
-		      "sha_key <= $2 AND sha256 >= $3 AND sha256 < $4 LIMIT 2"
-		    : "SELECT id FROM certificates WHERE sha_key >= $1 AND "
-		      "sha256 >= $2 LIMIT 2",
-		 &s, err)) != 0)
+	         nb ? "SELECT id FROM certificates WHERE sha_key >= $1 AND "
+	              "sha_key <= $2 AND sha256 >= $3 AND sha256 < $4 LIMIT 2"
+	            : "SELECT id FROM certificates WHERE sha_key >= $1 AND "
+	              "sha256 >= $2 LIMIT 2",
+	         &s, err)) != 0)
 		return r;
 	sqlite3_bind_int64(s, 1, sha_key(lo));
 	if (nb) {
@@ -378,8 +380,8 @@ ck_store_cert_get(struct ck_store *st, int64_t id, ck_row_cb cb, void *ctx,
 		if (cb != NULL)
 			r = cb(ctx, &row);
 	} else if (rc == SQLITE_DONE) {
-		r = ck_err_set(err, CK_E_NOTFOUND, "no certificate with id %lld",
-		    (long long)id);
+		r = ck_err_set(err, CK_E_NOTFOUND,
+		    "no certificate with id %lld", (long long)id);
 	} else {
 		r = db_err(st, rc, err, "get");
 	}
@@ -437,17 +439,17 @@ ck_store_chain(struct ck_store *st, int64_t id, ck_row_cb cb, void *ctx,
 	if ((r = ck_store_cert_get(st, id, cb, ctx, err)) != 0)
 		goto out;
 	while (cur.issuer_id > 0 && depth++ < 16) {
-		if ((r = ck_store_cert_get(st, cur.issuer_id, copy_link, &up,
-			 err)) != 0)
+		if ((r = ck_store_cert_get(
+		         st, cur.issuer_id, copy_link, &up, err)) != 0)
 			goto out;
 		if (cur.link_state != 1) {
 			bool ok;
 			if ((r = ck_x509_signed_by(cur.der, cur.der_len, up.der,
-				 up.der_len, &ok, err)) != 0)
+			         up.der_len, &ok, err)) != 0)
 				goto out;
 			/* Record the answer; a read-only store just skips. */
-			if (set_link(st, cur.id, ok ? 1 : -1,
-				ok ? up.id : 0, NULL) != 0)
+			if (set_link(st, cur.id, ok ? 1 : -1, ok ? up.id : 0,
+			        NULL) != 0)
 				(void)0;
 			if (!ok)
 				break;
@@ -473,10 +475,10 @@ ck_store_locations(struct ck_store *st, int64_t cert_id, ck_location_cb cb,
 	int r, rc;
 
 	if ((r = prepare(st,
-		 "SELECT p.kind, p.place, l.first_seen, l.last_seen, "
-		 "l.present FROM locations l JOIN places p ON p.id = "
-		 "l.place_id WHERE l.cert_id = $1 ORDER BY p.kind, p.place",
-		 &s, err)) != 0)
+	         "SELECT p.kind, p.place, l.first_seen, l.last_seen, "
+	         "l.present FROM locations l JOIN places p ON p.id = "
+	         "l.place_id WHERE l.cert_id = $1 ORDER BY p.kind, p.place",
+	         &s, err)) != 0)
 		return r;
 	sqlite3_bind_int64(s, 1, cert_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {

@@ -24,8 +24,8 @@ bucket_of(int64_t t, const int64_t b[4])
 static int64_t *
 bucket_ptr(struct ck_stats *s, int i)
 {
-	int64_t *p[5] = {&s->expired, &s->lt7d, &s->lt30d, &s->lt90d,
-	    &s->later};
+	int64_t *p[5] = {
+	    &s->expired, &s->lt7d, &s->lt30d, &s->lt90d, &s->later};
 	return p[i];
 }
 
@@ -52,8 +52,8 @@ count_range(struct ck_store *st, int64_t from, int64_t to, int64_t *out,
 }
 
 static int
-dim_list(struct ck_store *st, const char *dim, struct ck_count **out,
-    size_t *n, struct ck_err *err)
+dim_list(struct ck_store *st, const char *dim, struct ck_count **out, size_t *n,
+    struct ck_err *err)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = sqlite3_prepare_v2(st->db,
@@ -68,7 +68,8 @@ dim_list(struct ck_store *st, const char *dim, struct ck_count **out,
 	sqlite3_bind_text(s, 1, dim, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		*out = ck_reallocarray(*out, *n + 1, sizeof(**out));
-		(*out)[*n].key = ck_strdup((const char *)sqlite3_column_text(s, 0));
+		(*out)[*n].key =
+		    ck_strdup((const char *)sqlite3_column_text(s, 0));
 		(*out)[*n].n = sqlite3_column_int64(s, 1);
 		(*n)++;
 	}
@@ -79,11 +80,11 @@ dim_list(struct ck_store *st, const char *dim, struct ck_count **out,
 }
 
 int
-ck_store_stats(struct ck_store *st, int64_t now, struct ck_stats **out,
-    struct ck_err *err)
+ck_store_stats(
+    struct ck_store *st, int64_t now, struct ck_stats **out, struct ck_err *err)
 {
-	const int64_t b[4] = {now, now + 7 * 86400, now + 30 * 86400,
-	    now + 90 * 86400};
+	const int64_t b[4] = {
+	    now, now + 7 * 86400, now + 30 * 86400, now + 90 * 86400};
 	struct ck_stats *s = ck_calloc(1, sizeof(*s));
 	sqlite3_stmt *q = NULL;
 	int r = 0, rc;
@@ -120,7 +121,7 @@ ck_store_stats(struct ck_store *st, int64_t now, struct ck_stats **out,
 		goto out;
 	}
 	if ((r = dim_list(st, "issuer", &s->by_issuer, &s->n_issuer, err)) !=
-		0 ||
+	        0 ||
 	    (r = dim_list(st, "key", &s->by_key, &s->n_key, err)) != 0 ||
 	    (r = dim_list(st, "sig", &s->by_sig, &s->n_sig, err)) != 0)
 		goto out;

@@ -78,7 +78,7 @@ int ck_store_event_add(struct ck_store *st, const char *actor,
 struct ck_cert_row {
 	int64_t id;
 	const uint8_t *sha256; /* 32 bytes */
-	const uint8_t *sha1;   /* 20 bytes */
+	const uint8_t *sha1; /* 20 bytes */
 	int version;
 	const char *serial, *subject, *issuer, *cn, *sans;
 	int64_t not_before, not_after;
@@ -86,7 +86,7 @@ struct ck_cert_row {
 	int key_bits, path_len;
 	bool is_ca, self_issued;
 	int64_t issuer_id; /* 0 when the issuer is not in the inventory */
-	int link_state;    /* 0 by key id and name, 1 signature ok, -1 bad */
+	int link_state; /* 0 by key id and name, 1 signature ok, -1 bad */
 	int64_t revoked_at;
 	int64_t first_seen, last_seen;
 	const uint8_t *der;
@@ -99,14 +99,14 @@ typedef int (*ck_row_cb)(void *ctx, const struct ck_cert_row *row);
 enum ck_sort { CK_SORT_EXPIRY, CK_SORT_ID };
 
 struct ck_cert_filter {
-	int64_t not_after_min;  /* not_after >= this (0: no bound) */
-	int64_t not_after_max;  /* not_after < this (0: no bound) */
-	const char *issuer;     /* substring of the issuer DN, case-insensitive */
-	const char *name;       /* name or pattern with '*' and '?' */
-	const char *key_type;   /* rsa, ec, ed25519, ... */
-	int ca;                 /* -1 any, 0 leaves only, 1 CAs only */
-	int64_t limit;          /* 0: no limit */
-	int64_t after_id;       /* keyset pagination with CK_SORT_ID */
+	int64_t not_after_min; /* not_after >= this (0: no bound) */
+	int64_t not_after_max; /* not_after < this (0: no bound) */
+	const char *issuer; /* substring of the issuer DN, case-insensitive */
+	const char *name; /* name or pattern with '*' and '?' */
+	const char *key_type; /* rsa, ec, ed25519, ... */
+	int ca; /* -1 any, 0 leaves only, 1 CAs only */
+	int64_t limit; /* 0: no limit */
+	int64_t after_id; /* keyset pagination with CK_SORT_ID */
 	enum ck_sort sort;
 	bool with_der;
 };
@@ -123,12 +123,12 @@ int ck_store_cert_count(struct ck_store *st, const struct ck_cert_filter *f,
  * Resolves a reference typed by a person: a row id, or a SHA-256 hex prefix
  * of at least 4 characters (CK_E_NOTFOUND, or CK_E_INVAL when ambiguous).
  */
-int ck_store_cert_find(struct ck_store *st, const char *ref, int64_t *id,
-    struct ck_err *err);
+int ck_store_cert_find(
+    struct ck_store *st, const char *ref, int64_t *id, struct ck_err *err);
 
 /* One row (with DER) to cb. CK_E_NOTFOUND when there is none. */
-int ck_store_cert_get(struct ck_store *st, int64_t id, ck_row_cb cb,
-    void *ctx, struct ck_err *err);
+int ck_store_cert_get(struct ck_store *st, int64_t id, ck_row_cb cb, void *ctx,
+    struct ck_err *err);
 
 /*
  * The chain of id up to a root or the last issuer known: each row to cb,
@@ -144,8 +144,8 @@ struct ck_location {
 	bool present;
 };
 typedef int (*ck_location_cb)(void *ctx, const struct ck_location *loc);
-int ck_store_locations(struct ck_store *st, int64_t cert_id,
-    ck_location_cb cb, void *ctx, struct ck_err *err);
+int ck_store_locations(struct ck_store *st, int64_t cert_id, ck_location_cb cb,
+    void *ctx, struct ck_err *err);
 
 /* ---- stats ---- */
 
@@ -180,7 +180,7 @@ int ck_store_events(struct ck_store *st, int64_t from, int64_t to,
  * Recomputes the hash chain. *count gets the number of events checked; a
  * broken link is CK_E_CRYPTO with the event id in err.
  */
-int ck_store_events_verify(struct ck_store *st, int64_t *count,
-    struct ck_err *err);
+int ck_store_events_verify(
+    struct ck_store *st, int64_t *count, struct ck_err *err);
 
 #endif

@@ -70,15 +70,15 @@ int64_t str_hash(const char *s);
 int db_err(struct ck_store *st, int rc, struct ck_err *err, const char *what);
 
 /* The cached statement id, reset and with bindings cleared; NULL on error. */
-sqlite3_stmt *stmt_get(struct ck_store *st, enum stmt_id id,
-    struct ck_err *err);
+sqlite3_stmt *stmt_get(
+    struct ck_store *st, enum stmt_id id, struct ck_err *err);
 
 /*
  * Steps a write statement to completion, honouring fault injection.
  * Returns 0, or a CK_E_* code with the reason in err.
  */
-int step_write(struct ck_store *st, sqlite3_stmt *s, struct ck_err *err,
-    const char *what);
+int step_write(
+    struct ck_store *st, sqlite3_stmt *s, struct ck_err *err, const char *what);
 
 /* Runs plain SQL (no parameters, no rows). */
 int exec_sql(struct ck_store *st, const char *sql, struct ck_err *err);
@@ -99,8 +99,7 @@ void row_from_stmt(sqlite3_stmt *s, struct ck_cert_row *row, bool with_der);
 	"path_len, ski, aki, self_issued, issuer_id, link_state, revoked_at, " \
 	"first_seen, last_seen, NULL"
 
-void counts_add(struct counts *c, const char *dim, const char *key,
-    int64_t n);
+void counts_add(struct counts *c, const char *dim, const char *key, int64_t n);
 void counts_clear(struct counts *c);
 int counts_flush(struct ck_store *st, struct ck_err *err);
 

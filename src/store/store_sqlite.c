@@ -26,25 +26,17 @@ db_err(struct ck_store *st, int rc, struct ck_err *err, const char *what)
 		msg = "database or disk is full";
 		break;
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		code = CK_E_UNAVAILABLE;
-		break;
+	case SQLITE_LOCKED: code = CK_E_UNAVAILABLE; break;
 	case SQLITE_READONLY:
 	case SQLITE_PERM:
-	case SQLITE_AUTH:
-		code = CK_E_PERM;
-		break;
-	case SQLITE_CANTOPEN:
-		code = CK_E_IO;
-		break;
+	case SQLITE_AUTH: code = CK_E_PERM; break;
+	case SQLITE_CANTOPEN: code = CK_E_IO; break;
 	case SQLITE_IOERR:
 		/* Disk full during a WAL write surfaces as an I/O error. */
 		code = errno == ENOSPC ? CK_E_FULL : CK_E_IO;
 		break;
 	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		code = CK_E_DB;
-		break;
+	case SQLITE_NOTADB: code = CK_E_DB; break;
 	}
 	return ck_err_set(err, code, "store: %s: %s", what, msg);
 }
@@ -60,8 +52,8 @@ stmt_get(struct ck_store *st, enum stmt_id id, struct ck_err *err)
 		sqlite3_clear_bindings(s);
 		return s;
 	}
-	rc = sqlite3_prepare_v3(st->db, ck_store_sql[id], -1,
-	    SQLITE_PREPARE_PERSISTENT, &s, NULL);
+	rc = sqlite3_prepare_v3(
+	    st->db, ck_store_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
 	if (rc != SQLITE_OK) {
 		db_err(st, rc, err, "prepare");
 		return NULL;
@@ -78,15 +70,15 @@ stmt_get(struct ck_store *st, enum stmt_id id, struct ck_err *err)
 }
 
 int
-step_write(struct ck_store *st, sqlite3_stmt *s, struct ck_err *err,
-    const char *what)
+step_write(
+    struct ck_store *st, sqlite3_stmt *s, struct ck_err *err, const char *what)
 {
 	int rc;
 
 	if (st->fail_after > 0 && --st->fail_after == 0) {
 		sqlite3_reset(s);
-		return ck_err_set(err, CK_E_DB, "store: %s: injected failure",
-		    what);
+		return ck_err_set(
+		    err, CK_E_DB, "store: %s: injected failure", what);
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		;
@@ -146,10 +138,10 @@ migrate(struct ck_store *st, struct ck_err *err)
 	int r, have;
 
 	if ((r = exec_sql(st,
-		 "CREATE TABLE IF NOT EXISTS schema_migrations ("
-		 "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-		 "applied_at INTEGER NOT NULL)",
-		 err)) != 0)
+	         "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	         "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+	         "applied_at INTEGER NOT NULL)",
+	         err)) != 0)
 		return r;
 	if ((r = ck_store_schema_version(st, &have, err)) != 0)
 		return r;
@@ -192,7 +184,8 @@ parse_url(const char *url, char **path, long *max_pages, struct ck_err *err)
 		return ck_err_set(err, CK_E_INVAL,
 		    "store: unknown database URL scheme in '%s'", url);
 	if (*p == '\0')
-		return ck_err_set(err, CK_E_INVAL, "store: empty database path");
+		return ck_err_set(
+		    err, CK_E_INVAL, "store: empty database path");
 	if ((q = strchr(p, '?')) != NULL) {
 		char *end;
 		if (strncmp(q + 1, "max_pages=", 10) != 0)
@@ -248,10 +241,10 @@ ck_store_open(const char *url, struct ck_store **out, struct ck_err *err)
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, 10000);
 	if ((r = exec_sql(st,
-		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-		 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; "
-		 "PRAGMA foreign_keys=OFF",
-		 err)) != 0) {
+	         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+	         "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; "
+	         "PRAGMA foreign_keys=OFF",
+	         err)) != 0) {
 		ck_err_wrap(err, r, "%s", path);
 		goto out;
 	}

@@ -25,8 +25,8 @@ ck_csr_free(struct ck_csr *c)
 }
 
 int
-ck_x509_csr_parse(const uint8_t *der, size_t der_len, struct ck_csr **out,
-    struct ck_err *err)
+ck_x509_csr_parse(
+    const uint8_t *der, size_t der_len, struct ck_csr **out, struct ck_err *err)
 {
 	const unsigned char *p = der;
 	X509_REQ *req = NULL;

@@ -48,8 +48,8 @@ ck_item_kind_name(enum ck_item_kind k)
 }
 
 static int
-emit(struct ingest *in, enum ck_item_kind kind, const uint8_t *der,
-    size_t len, const char *container, const char *label, const char *reason)
+emit(struct ingest *in, enum ck_item_kind kind, const uint8_t *der, size_t len,
+    const char *container, const char *label, const char *reason)
 {
 	struct ck_item it;
 
@@ -73,10 +73,10 @@ emit(struct ingest *in, enum ck_item_kind kind, const uint8_t *der,
 	return in->stop;
 }
 
-static const uint8_t oid_signed_data[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
-    0xf7, 0x0d, 0x01, 0x07, 0x02};
-static const uint8_t oid_data[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
-    0x0d, 0x01, 0x07, 0x01};
+static const uint8_t oid_signed_data[] = {
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
+static const uint8_t oid_data[] = {
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
 
 /* ContentInfo with signedData: SEQUENCE { OID 1.2.840.113549.1.7.2, ... } */
 static bool
@@ -167,8 +167,8 @@ do_der_object(struct ingest *in, const uint8_t *p, size_t n,
 	if (k == CK_ITEM_OTHER) {
 		/* A private key in PKCS#8 or a traditional form. */
 		const uint8_t *q = p;
-		PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &q,
-		    (long)t.total);
+		PKCS8_PRIV_KEY_INFO *p8 =
+		    d2i_PKCS8_PRIV_KEY_INFO(NULL, &q, (long)t.total);
 		X509_SIG *enc = NULL;
 		EVP_PKEY *pk = NULL;
 		if (p8 == NULL) {
@@ -189,7 +189,8 @@ do_der_object(struct ingest *in, const uint8_t *p, size_t n,
 			k = CK_ITEM_KEY;
 		else
 			return emit(in, CK_ITEM_ERROR, NULL, 0, container,
-			    label, "DER structure is not a certificate, "
+			    label,
+			    "DER structure is not a certificate, "
 			    "request, CRL, PKCS#7, PKCS#12 or key");
 	}
 	return emit(in, k, p, t.total, container, label, NULL);
@@ -312,10 +313,10 @@ do_pkcs12(struct ingest *in, const uint8_t *p, size_t n)
 	}
 	r = emit(in, CK_ITEM_ERROR, NULL, 0, "pkcs12", NULL,
 	    pw != NULL && pw->n > 0
-		? "PKCS#12 MAC does not verify with any password given "
-		  "(wrong password or corrupted file)"
-		: "PKCS#12 is protected by a password (give one with "
-		  "--password-file)");
+	        ? "PKCS#12 MAC does not verify with any password given "
+	          "(wrong password or corrupted file)"
+	        : "PKCS#12 is protected by a password (give one with "
+	          "--password-file)");
 out:
 	PKCS12_free(p12);
 	ERR_clear_error();
@@ -391,8 +392,8 @@ do_pem(struct ingest *in, const char *s, size_t n)
 				    label, "truncated or malformed DER");
 			else
 				r = emit(in, CK_ITEM_CERT, (uint8_t *)der.p,
-				    label[0] == 'T' ? t.total : der.len,
-				    "pem", label, NULL);
+				    label[0] == 'T' ? t.total : der.len, "pem",
+				    label, NULL);
 		} else if (label_is(label, llen, "CERTIFICATE REQUEST") ||
 		    label_is(label, llen, "NEW CERTIFICATE REQUEST")) {
 			r = emit(in, CK_ITEM_CSR, (uint8_t *)der.p, der.len,
@@ -438,12 +439,12 @@ ck_x509_ingest(const uint8_t *data, size_t len,
 				r = emit(&in, CK_ITEM_ERROR, NULL, 0, "der",
 				    NULL,
 				    off == 0 ? "truncated or malformed DER"
-					     : "trailing bytes after DER");
+				             : "trailing bytes after DER");
 				break;
 			}
 			int before = in.index;
-			r = do_der_object(&in, data + off, t.total, "der",
-			    NULL);
+			r = do_der_object(
+			    &in, data + off, t.total, "der", NULL);
 			off += t.total;
 			/* After an unreadable object the rest is noise: one
 			 * report is enough. */
@@ -460,7 +461,7 @@ ck_x509_ingest(const uint8_t *data, size_t len,
 	if (r != 0)
 		return r;
 	if (in.recognised == 0)
-		return ck_err_set(err, CK_E_PARSE,
-		    "no PEM block could be read");
+		return ck_err_set(
+		    err, CK_E_PARSE, "no PEM block could be read");
 	return 0;
 }

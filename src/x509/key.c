@@ -105,8 +105,8 @@ from_pkey(EVP_PKEY *pk, struct ck_keyinfo *ki)
 }
 
 bool
-keyinfo_fast(const X509_ALGOR *alg, const ASN1_BIT_STRING *key,
-    struct ck_keyinfo *ki)
+keyinfo_fast(
+    const X509_ALGOR *alg, const ASN1_BIT_STRING *key, struct ck_keyinfo *ki)
 {
 	const ASN1_OBJECT *oid;
 	const void *pval;
@@ -201,8 +201,8 @@ keyinfo_slow(const uint8_t *spki, size_t len, struct ck_keyinfo *ki)
 		p = spki;
 		snprintf(ki->type, sizeof(ki->type), "unknown");
 		if ((xpk = d2i_X509_PUBKEY(NULL, &p, (long)len)) != NULL &&
-		    X509_PUBKEY_get0_param((ASN1_OBJECT **)&oid, NULL, NULL,
-			NULL, xpk) == 1) {
+		    X509_PUBKEY_get0_param(
+		        (ASN1_OBJECT **)&oid, NULL, NULL, NULL, xpk) == 1) {
 			nid = OBJ_obj2nid(oid);
 			if (nid != NID_undef)
 				lower_copy(ki->type, sizeof(ki->type),

@@ -17,10 +17,10 @@
 #define MAX_ENTRIES 256
 
 /* Character classes of OpenSSL's RFC 2253 escaping (charmap.h). */
-#define C_ESC 1   /* , + " \ < > ; */
+#define C_ESC 1 /* , + " \ < > ; */
 #define C_FIRST 2 /* escaped when first: space, # */
-#define C_LAST 4  /* escaped when last: space */
-#define C_CTRL 8  /* \XX */
+#define C_LAST 4 /* escaped when last: space */
+#define C_CTRL 8 /* \XX */
 
 static unsigned
 char_class(unsigned char c)
@@ -28,12 +28,15 @@ char_class(unsigned char c)
 	if (c < 0x20 || c == 0x7f)
 		return C_CTRL;
 	switch (c) {
-	case ',': case '+': case '"': case '\\': case '<': case '>': case ';':
-		return C_ESC;
-	case ' ':
-		return C_FIRST | C_LAST;
-	case '#':
-		return C_FIRST;
+	case ',':
+	case '+':
+	case '"':
+	case '\\':
+	case '<':
+	case '>':
+	case ';': return C_ESC;
+	case ' ': return C_FIRST | C_LAST;
+	case '#': return C_FIRST;
 	}
 	return 0;
 }
@@ -88,8 +91,13 @@ width_of(unsigned tag)
 {
 	switch (tag) {
 	case 12: return 0;
-	case 18: case 19: case 20: case 22: case 23: case 24: case 26:
-		return 1;
+	case 18:
+	case 19:
+	case 20:
+	case 22:
+	case 23:
+	case 24:
+	case 26: return 1;
 	case 28: return 4;
 	case 30: return 2;
 	}
@@ -101,8 +109,7 @@ width_of(unsigned tag)
  * value cannot be shown as text (the caller dumps it instead).
  */
 static bool
-value_text(struct ck_buf *o, unsigned tag, const uint8_t *p, size_t n,
-    bool esc)
+value_text(struct ck_buf *o, unsigned tag, const uint8_t *p, size_t n, bool esc)
 {
 	int w = width_of(tag);
 	size_t i = 0;
@@ -116,7 +123,10 @@ value_text(struct ck_buf *o, unsigned tag, const uint8_t *p, size_t n,
 		size_t un;
 
 		switch (w) {
-		case 2: c = (uint32_t)p[i] << 8 | p[i + 1]; i += 2; break;
+		case 2:
+			c = (uint32_t)p[i] << 8 | p[i + 1];
+			i += 2;
+			break;
 		case 4:
 			c = (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 |
 			    (uint32_t)p[i + 2] << 8 | p[i + 3];
@@ -178,10 +188,14 @@ static const struct {
 	size_t len;
 	const char *sn;
 } common[] = {
-    {"\x55\x04\x03", 3, "CN"}, {"\x55\x04\x06", 3, "C"},
-    {"\x55\x04\x07", 3, "L"}, {"\x55\x04\x08", 3, "ST"},
-    {"\x55\x04\x0a", 3, "O"}, {"\x55\x04\x0b", 3, "OU"},
-    {"\x55\x04\x05", 3, "serialNumber"}, {"\x55\x04\x09", 3, "street"},
+    {"\x55\x04\x03", 3, "CN"},
+    {"\x55\x04\x06", 3, "C"},
+    {"\x55\x04\x07", 3, "L"},
+    {"\x55\x04\x08", 3, "ST"},
+    {"\x55\x04\x0a", 3, "O"},
+    {"\x55\x04\x0b", 3, "OU"},
+    {"\x55\x04\x05", 3, "serialNumber"},
+    {"\x55\x04\x09", 3, "street"},
     {"\x2a\x86\x48\x86\xf7\x0d\x01\x09\x01", 9, "emailAddress"},
     {"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x19", 10, "DC"},
 };
@@ -248,8 +262,8 @@ name_format(const uint8_t *der, size_t len, struct ck_buf *out, char **cn)
 			    atv.tag != 0x30 ||
 			    !der_read(atv.val, atv.len, &oid) ||
 			    oid.tag != 0x06 ||
-			    !der_read(oid.val + oid.len, atv.len - oid.total,
-				&val) ||
+			    !der_read(
+			        oid.val + oid.len, atv.len - oid.total, &val) ||
 			    oid.total + val.total != atv.len)
 				return false;
 			ents[n].oid = oid.val;
@@ -275,12 +289,14 @@ name_format(const uint8_t *der, size_t len, struct ck_buf *out, char **cn)
 		const char *fn = field_name(&ents[i], buf, sizeof(buf), &known);
 
 		if (i != n - 1)
-			ck_buf_addc(out, ents[i].set == ents[i + 1].set ? '+' : ',');
+			ck_buf_addc(
+			    out, ents[i].set == ents[i + 1].set ? '+' : ',');
 		ck_buf_adds(out, fn);
 		ck_buf_addc(out, '=');
 		size_t mark = out->len;
-		if (!known || !value_text(out, ents[i].tag, ents[i].content,
-				  ents[i].content_len, true)) {
+		if (!known ||
+		    !value_text(out, ents[i].tag, ents[i].content,
+		        ents[i].content_len, true)) {
 			out->len = mark;
 			dump(out, ents[i].val, ents[i].val_len);
 		}

@@ -32,22 +32,24 @@ typedef struct {
 	ASN1_BIT_STRING *public_key;
 } CK_SPKI;
 
-ASN1_SEQUENCE(CK_SPKI) = {
-	ASN1_SIMPLE(CK_SPKI, algor, X509_ALGOR),
-	ASN1_SIMPLE(CK_SPKI, public_key, ASN1_BIT_STRING),
+ASN1_SEQUENCE(CK_SPKI) =
+    {
+        ASN1_SIMPLE(CK_SPKI, algor, X509_ALGOR),
+        ASN1_SIMPLE(CK_SPKI, public_key, ASN1_BIT_STRING),
 } static_ASN1_SEQUENCE_END(CK_SPKI)
 
-typedef struct {
+        typedef struct {
 	ASN1_TIME *not_before;
 	ASN1_TIME *not_after;
 } CK_VALIDITY;
 
-ASN1_SEQUENCE(CK_VALIDITY) = {
-	ASN1_SIMPLE(CK_VALIDITY, not_before, ASN1_TIME),
-	ASN1_SIMPLE(CK_VALIDITY, not_after, ASN1_TIME),
+ASN1_SEQUENCE(CK_VALIDITY) =
+    {
+        ASN1_SIMPLE(CK_VALIDITY, not_before, ASN1_TIME),
+        ASN1_SIMPLE(CK_VALIDITY, not_after, ASN1_TIME),
 } static_ASN1_SEQUENCE_END(CK_VALIDITY)
 
-typedef struct {
+        typedef struct {
 	ASN1_INTEGER *version;
 	ASN1_INTEGER *serial;
 	X509_ALGOR *signature;
@@ -57,36 +59,37 @@ typedef struct {
 	CK_SPKI *spki;
 	ASN1_BIT_STRING *issuer_uid;
 	ASN1_BIT_STRING *subject_uid;
-	STACK_OF(X509_EXTENSION) *extensions;
+	STACK_OF(X509_EXTENSION) * extensions;
 } CK_TBS;
 
-ASN1_SEQUENCE(CK_TBS) = {
-	ASN1_EXP_OPT(CK_TBS, version, ASN1_INTEGER, 0),
-	ASN1_SIMPLE(CK_TBS, serial, ASN1_INTEGER),
-	ASN1_SIMPLE(CK_TBS, signature, X509_ALGOR),
-	ASN1_SIMPLE(CK_TBS, issuer, ASN1_ANY),
-	ASN1_SIMPLE(CK_TBS, validity, CK_VALIDITY),
-	ASN1_SIMPLE(CK_TBS, subject, ASN1_ANY),
-	ASN1_SIMPLE(CK_TBS, spki, CK_SPKI),
-	ASN1_IMP_OPT(CK_TBS, issuer_uid, ASN1_BIT_STRING, 1),
-	ASN1_IMP_OPT(CK_TBS, subject_uid, ASN1_BIT_STRING, 2),
-	ASN1_EXP_SEQUENCE_OF_OPT(CK_TBS, extensions, X509_EXTENSION, 3),
+ASN1_SEQUENCE(CK_TBS) =
+    {
+        ASN1_EXP_OPT(CK_TBS, version, ASN1_INTEGER, 0),
+        ASN1_SIMPLE(CK_TBS, serial, ASN1_INTEGER),
+        ASN1_SIMPLE(CK_TBS, signature, X509_ALGOR),
+        ASN1_SIMPLE(CK_TBS, issuer, ASN1_ANY),
+        ASN1_SIMPLE(CK_TBS, validity, CK_VALIDITY),
+        ASN1_SIMPLE(CK_TBS, subject, ASN1_ANY),
+        ASN1_SIMPLE(CK_TBS, spki, CK_SPKI),
+        ASN1_IMP_OPT(CK_TBS, issuer_uid, ASN1_BIT_STRING, 1),
+        ASN1_IMP_OPT(CK_TBS, subject_uid, ASN1_BIT_STRING, 2),
+        ASN1_EXP_SEQUENCE_OF_OPT(CK_TBS, extensions, X509_EXTENSION, 3),
 } static_ASN1_SEQUENCE_END(CK_TBS)
 
-typedef struct {
+        typedef struct {
 	CK_TBS *tbs;
 	X509_ALGOR *sig_alg;
 	ASN1_BIT_STRING *signature;
 } CK_CERTIFICATE;
 
-ASN1_SEQUENCE(CK_CERTIFICATE) = {
-	ASN1_SIMPLE(CK_CERTIFICATE, tbs, CK_TBS),
-	ASN1_SIMPLE(CK_CERTIFICATE, sig_alg, X509_ALGOR),
-	ASN1_SIMPLE(CK_CERTIFICATE, signature, ASN1_BIT_STRING),
+ASN1_SEQUENCE(CK_CERTIFICATE) =
+    {
+        ASN1_SIMPLE(CK_CERTIFICATE, tbs, CK_TBS),
+        ASN1_SIMPLE(CK_CERTIFICATE, sig_alg, X509_ALGOR),
+        ASN1_SIMPLE(CK_CERTIFICATE, signature, ASN1_BIT_STRING),
 } static_ASN1_SEQUENCE_END(CK_CERTIFICATE)
 
-void
-ck_x509_init(void)
+        void ck_x509_init(void)
 {
 	static int done;
 
@@ -239,8 +242,8 @@ last_cn(const X509_NAME *name)
 		last = i;
 	if (last < 0)
 		return NULL;
-	n = ASN1_STRING_to_UTF8(&utf8,
-	    X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, last)));
+	n = ASN1_STRING_to_UTF8(
+	    &utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, last)));
 	if (n < 0) {
 		ERR_clear_error();
 		return NULL;
@@ -331,10 +334,9 @@ uris_from(const GENERAL_NAMES *gens, struct ck_strlist *l)
 static void
 full_extension(struct ck_cert *c, int nid, const unsigned char *p, long len)
 {
-	static const char *const ku[] = {"digitalSignature",
-	    "nonRepudiation", "keyEncipherment", "dataEncipherment",
-	    "keyAgreement", "keyCertSign", "cRLSign", "encipherOnly",
-	    "decipherOnly"};
+	static const char *const ku[] = {"digitalSignature", "nonRepudiation",
+	    "keyEncipherment", "dataEncipherment", "keyAgreement",
+	    "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly"};
 	char buf[128];
 
 	switch (nid) {
@@ -353,8 +355,8 @@ full_extension(struct ck_cert *c, int nid, const unsigned char *p, long len)
 		if (eku == NULL)
 			break;
 		for (int i = 0; i < sk_ASN1_OBJECT_num(eku); i++) {
-			obj_name(sk_ASN1_OBJECT_value(eku, i), buf,
-			    sizeof(buf), true);
+			obj_name(sk_ASN1_OBJECT_value(eku, i), buf, sizeof(buf),
+			    true);
 			ck_strlist_add(&c->ext_key_usage, buf);
 		}
 		EXTENDED_KEY_USAGE_free(eku);
@@ -367,8 +369,8 @@ full_extension(struct ck_cert *c, int nid, const unsigned char *p, long len)
 		for (int i = 0; i < sk_DIST_POINT_num(dps); i++) {
 			DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
 			if (dp->distpoint != NULL && dp->distpoint->type == 0)
-				uris_from(dp->distpoint->name.fullname,
-				    &c->crl_dps);
+				uris_from(
+				    dp->distpoint->name.fullname, &c->crl_dps);
 		}
 		CRL_DIST_POINTS_free(dps);
 		break;
@@ -394,7 +396,8 @@ full_extension(struct ck_cert *c, int nid, const unsigned char *p, long len)
 		break;
 	}
 	case NID_certificate_policies: {
-		CERTIFICATEPOLICIES *pol = d2i_CERTIFICATEPOLICIES(NULL, &p, len);
+		CERTIFICATEPOLICIES *pol =
+		    d2i_CERTIFICATEPOLICIES(NULL, &p, len);
 		if (pol == NULL)
 			break;
 		for (int i = 0; i < sk_POLICYINFO_num(pol); i++) {
@@ -405,15 +408,13 @@ full_extension(struct ck_cert *c, int nid, const unsigned char *p, long len)
 		CERTIFICATEPOLICIES_free(pol);
 		break;
 	}
-	case NID_ct_precert_scts:
-		c->has_scts = true;
-		break;
+	case NID_ct_precert_scts: c->has_scts = true; break;
 	}
 	ERR_clear_error(); /* a bad optional extension is not fatal */
 }
 
 static int
-extensions(struct ck_cert *c, const STACK_OF(X509_EXTENSION) *exts,
+extensions(struct ck_cert *c, const STACK_OF(X509_EXTENSION) * exts,
     enum ck_parse_level lvl, struct ck_err *err)
 {
 	for (int i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
@@ -428,11 +429,12 @@ extensions(struct ck_cert *c, const STACK_OF(X509_EXTENSION) *exts,
 			BASIC_CONSTRAINTS *bc =
 			    d2i_BASIC_CONSTRAINTS(NULL, &p, len);
 			if (bc == NULL)
-				return ssl_err(err, CK_E_PARSE,
-				    "basic constraints");
+				return ssl_err(
+				    err, CK_E_PARSE, "basic constraints");
 			c->is_ca = bc->ca != 0;
 			if (bc->pathlen != NULL)
-				c->path_len = (int)ASN1_INTEGER_get(bc->pathlen);
+				c->path_len =
+				    (int)ASN1_INTEGER_get(bc->pathlen);
 			BASIC_CONSTRAINTS_free(bc);
 			break;
 		}
@@ -449,8 +451,8 @@ extensions(struct ck_cert *c, const STACK_OF(X509_EXTENSION) *exts,
 			ASN1_OCTET_STRING *os =
 			    d2i_ASN1_OCTET_STRING(NULL, &p, len);
 			if (os == NULL)
-				return ssl_err(err, CK_E_PARSE,
-				    "subject key identifier");
+				return ssl_err(
+				    err, CK_E_PARSE, "subject key identifier");
 			/* RFC 5280 allows one of each extension, but a
 			 * repeated one must not leak: the last one wins. */
 			free(c->ski);
@@ -459,15 +461,16 @@ extensions(struct ck_cert *c, const STACK_OF(X509_EXTENSION) *exts,
 			break;
 		}
 		case NID_authority_key_identifier: {
-			AUTHORITY_KEYID *ak = d2i_AUTHORITY_KEYID(NULL, &p, len);
+			AUTHORITY_KEYID *ak =
+			    d2i_AUTHORITY_KEYID(NULL, &p, len);
 			if (ak == NULL)
 				return ssl_err(err, CK_E_PARSE,
 				    "authority key identifier");
 			free(c->aki); /* repeated extension, as above */
 			c->aki = NULL;
 			if (ak->keyid != NULL)
-				c->aki = hex_string(ak->keyid->data,
-				    (size_t)ak->keyid->length);
+				c->aki = hex_string(
+				    ak->keyid->data, (size_t)ak->keyid->length);
 			AUTHORITY_KEYID_free(ak);
 			break;
 		}
@@ -520,8 +523,8 @@ ck_x509_parse(const uint8_t *der, size_t der_len, enum ck_parse_level lvl,
 	*out = NULL;
 	if (der_len > 1 << 20)
 		return ck_err_set(err, CK_E_TOO_LARGE, "certificate too large");
-	x = (CK_CERTIFICATE *)ASN1_item_d2i(NULL, &p, (long)der_len,
-	    ASN1_ITEM_rptr(CK_CERTIFICATE));
+	x = (CK_CERTIFICATE *)ASN1_item_d2i(
+	    NULL, &p, (long)der_len, ASN1_ITEM_rptr(CK_CERTIFICATE));
 	if (x == NULL) {
 		r = ssl_err(err, CK_E_PARSE, "certificate");
 		goto out;
@@ -540,8 +543,8 @@ ck_x509_parse(const uint8_t *der, size_t der_len, enum ck_parse_level lvl,
 	SHA1(der, der_len, c->sha1);
 	v = x->tbs->version ? ASN1_INTEGER_get(x->tbs->version) : 0;
 	if (v < 0 || v > 2) {
-		r = ck_err_set(err, CK_E_PARSE, "certificate: bad version %ld",
-		    v);
+		r = ck_err_set(
+		    err, CK_E_PARSE, "certificate: bad version %ld", v);
 		goto out;
 	}
 	c->version = (int)v + 1;
@@ -559,15 +562,15 @@ ck_x509_parse(const uint8_t *der, size_t der_len, enum ck_parse_level lvl,
 		goto out;
 	if (asn1_time(x->tbs->validity->not_before, &c->not_before) != 0 ||
 	    asn1_time(x->tbs->validity->not_after, &c->not_after) != 0) {
-		r = ck_err_set(err, CK_E_PARSE, "certificate: bad validity time");
+		r = ck_err_set(
+		    err, CK_E_PARSE, "certificate: bad validity time");
 		goto out;
 	}
 	obj_name(x->sig_alg->algorithm, buf, sizeof(buf), false);
 	c->sig_alg = ck_strdup(buf);
-	if (!keyinfo_fast(x->tbs->spki->algor, x->tbs->spki->public_key,
-		&ki)) {
-		spki_len = ASN1_item_i2d((ASN1_VALUE *)x->tbs->spki, &spki,
-		    ASN1_ITEM_rptr(CK_SPKI));
+	if (!keyinfo_fast(x->tbs->spki->algor, x->tbs->spki->public_key, &ki)) {
+		spki_len = ASN1_item_i2d(
+		    (ASN1_VALUE *)x->tbs->spki, &spki, ASN1_ITEM_rptr(CK_SPKI));
 		if (spki_len <= 0) {
 			r = ssl_err(err, CK_E_PARSE, "subject public key");
 			goto out;

@@ -12,6 +12,7 @@
  * (not one filled on first use, which raced when two threads ingested at
  * once); the decode is a hot path of bulk imports.
  */
+/* clang-format off */
 #define J -1
 #define W -2
 static const int8_t b64val[256] = {
@@ -34,6 +35,7 @@ static const int8_t b64val[256] = {
 };
 #undef J
 #undef W
+/* clang-format on */
 
 bool
 b64_decode(const char *s, size_t n, struct ck_buf *out)
@@ -51,11 +53,12 @@ b64_decode(const char *s, size_t n, struct ck_buf *out)
 
 		/* Fast path: four digits in a row, the body of every line. */
 		if (bits == 0 && pad == 0 && end - p >= 4) {
-			int a = b64val[p[0]], b = b64val[p[1]], c = b64val[p[2]],
-			    d = b64val[p[3]];
+			int a = b64val[p[0]], b = b64val[p[1]],
+			    c = b64val[p[2]], d = b64val[p[3]];
 			if ((a | b | c | d) >= 0) {
-				uint32_t q = (uint32_t)a << 18 | (uint32_t)b << 12 |
-				    (uint32_t)c << 6 | (uint32_t)d;
+				uint32_t q = (uint32_t)a << 18 |
+				    (uint32_t)b << 12 | (uint32_t)c << 6 |
+				    (uint32_t)d;
 				o[0] = (uint8_t)(q >> 16);
 				o[1] = (uint8_t)(q >> 8);
 				o[2] = (uint8_t)q;
@@ -89,8 +92,8 @@ b64_decode(const char *s, size_t n, struct ck_buf *out)
 }
 
 void
-ck_pem_encode(const char *label, const uint8_t *der, size_t len,
-    struct ck_buf *out)
+ck_pem_encode(
+    const char *label, const uint8_t *der, size_t len, struct ck_buf *out)
 {
 	static const char a[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

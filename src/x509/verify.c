@@ -21,8 +21,8 @@ load(const uint8_t *der, size_t len)
 }
 
 int
-ck_x509_signed_by(const uint8_t *child, size_t child_len,
-    const uint8_t *issuer, size_t issuer_len, bool *ok, struct ck_err *err)
+ck_x509_signed_by(const uint8_t *child, size_t child_len, const uint8_t *issuer,
+    size_t issuer_len, bool *ok, struct ck_err *err)
 {
 	X509 *c = NULL, *i = NULL;
 	EVP_PKEY *pk;
@@ -75,8 +75,8 @@ ck_x509_verify(const uint8_t *leaf, size_t leaf_len,
 	}
 	store = X509_STORE_new();
 	if (opts != NULL && (opts->trust_file || opts->trust_dir)) {
-		if (X509_STORE_load_locations(store, opts->trust_file,
-			opts->trust_dir) != 1) {
+		if (X509_STORE_load_locations(
+		        store, opts->trust_file, opts->trust_dir) != 1) {
 			r = ssl_err(err, CK_E_IO, "trust store");
 			goto out;
 		}
@@ -92,8 +92,8 @@ ck_x509_verify(const uint8_t *leaf, size_t leaf_len,
 	if (opts != NULL && opts->at != 0)
 		X509_STORE_CTX_set_time(ctx, 0, (time_t)opts->at);
 	if (opts != NULL && opts->hostname != NULL)
-		X509_VERIFY_PARAM_set1_host(X509_STORE_CTX_get0_param(ctx),
-		    opts->hostname, 0);
+		X509_VERIFY_PARAM_set1_host(
+		    X509_STORE_CTX_get0_param(ctx), opts->hostname, 0);
 	if (X509_verify_cert(ctx) == 1) {
 		res->ok = true;
 	} else {

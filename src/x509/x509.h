@@ -56,27 +56,27 @@ struct ck_cert {
 	size_t der_len;
 	uint8_t sha256[32];
 	uint8_t sha1[20];
-	int version;    /* 1, 2 or 3 */
-	char *serial;   /* hex of the magnitude; "-" prefixed if negative */
-	char *subject;  /* RFC 4514 */
-	char *issuer;   /* RFC 4514 */
-	char *cn;       /* last CN of the subject, or NULL */
+	int version; /* 1, 2 or 3 */
+	char *serial; /* hex of the magnitude; "-" prefixed if negative */
+	char *subject; /* RFC 4514 */
+	char *issuer; /* RFC 4514 */
+	char *cn; /* last CN of the subject, or NULL */
 	struct ck_san *sans;
 	size_t n_sans;
 	int64_t not_before, not_after;
 	char key_type[CK_KEY_TYPE_MAX]; /* rsa, ec, ed25519, ed448, dsa, ... */
-	int key_bits;                   /* 0 if unknown */
-	char curve[CK_CURVE_MAX];       /* EC: "P-256", "secp256k1", ... */
-	char *sig_alg;                  /* OpenSSL long name */
+	int key_bits; /* 0 if unknown */
+	char curve[CK_CURVE_MAX]; /* EC: "P-256", "secp256k1", ... */
+	char *sig_alg; /* OpenSSL long name */
 	bool is_ca;
 	int path_len; /* -1 when absent */
-	char *ski;    /* hex, or NULL */
-	char *aki;    /* hex key identifier, or NULL */
+	char *ski; /* hex, or NULL */
+	char *aki; /* hex key identifier, or NULL */
 	/* Subject equals issuer (and AKI, if any, equals SKI). */
 	bool self_issued;
 	/* CK_PARSE_FULL only. */
 	bool full;
-	struct ck_strlist key_usage;  /* "digitalSignature", ... */
+	struct ck_strlist key_usage; /* "digitalSignature", ... */
 	struct ck_strlist ext_key_usage; /* "serverAuth", or dotted OID */
 	struct ck_strlist crl_dps;
 	struct ck_strlist ocsp_urls;
@@ -118,7 +118,7 @@ void ck_csr_free(struct ck_csr *c);
 enum ck_item_kind {
 	CK_ITEM_CERT,
 	CK_ITEM_CSR,
-	CK_ITEM_KEY,   /* a private key (reported, not imported here) */
+	CK_ITEM_KEY, /* a private key (reported, not imported here) */
 	CK_ITEM_CRL,
 	CK_ITEM_OTHER, /* a PEM block of a type we do not take */
 	CK_ITEM_ERROR, /* a part of the input that could not be read */
@@ -131,9 +131,9 @@ struct ck_item {
 	const uint8_t *der; /* borrowed for the callback; NULL for ERROR */
 	size_t der_len;
 	const char *container; /* "pem", "der", "pkcs7", "pkcs12" */
-	const char *label;     /* PEM label, or NULL */
-	int index;             /* position within the input, from 1 */
-	const char *reason;    /* ERROR and OTHER: why */
+	const char *label; /* PEM label, or NULL */
+	int index; /* position within the input, from 1 */
+	const char *reason; /* ERROR and OTHER: why */
 };
 
 /* Returns 0 to go on, non-zero to stop (returned by ck_x509_ingest). */
@@ -170,9 +170,9 @@ int ck_x509_signed_by(const uint8_t *child, size_t child_len,
 
 struct ck_verify_opts {
 	const char *trust_file; /* PEM bundle; NULL: the system default */
-	const char *trust_dir;  /* hashed directory; NULL: system default */
-	int64_t at;             /* 0: now */
-	const char *hostname;   /* if set, also check the name */
+	const char *trust_dir; /* hashed directory; NULL: system default */
+	int64_t at; /* 0: now */
+	const char *hostname; /* if set, also check the name */
 };
 
 struct ck_verify_result {
@@ -192,7 +192,7 @@ int ck_x509_verify(const uint8_t *leaf, size_t leaf_len,
     struct ck_err *err);
 
 /* Writes DER as a PEM block with the given label into out. */
-void ck_pem_encode(const char *label, const uint8_t *der, size_t len,
-    struct ck_buf *out);
+void ck_pem_encode(
+    const char *label, const uint8_t *der, size_t len, struct ck_buf *out);
 
 #endif

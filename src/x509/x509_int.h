@@ -20,10 +20,10 @@
 
 /* One DER TLV. Only definite lengths (DER forbids the others). */
 struct der_tlv {
-	unsigned tag;        /* first identifier octet; high tags refused */
-	const uint8_t *val;  /* borrowed, points into the input */
+	unsigned tag; /* first identifier octet; high tags refused */
+	const uint8_t *val; /* borrowed, points into the input */
 	size_t len;
-	size_t total;        /* header + value */
+	size_t total; /* header + value */
 };
 
 /* Reads the TLV at p (n bytes available). Returns false if malformed. */
@@ -45,8 +45,8 @@ struct ck_keyinfo {
 	char curve[32];
 };
 /* From the algorithm and key bytes; false when only a decode can tell. */
-bool keyinfo_fast(const X509_ALGOR *alg, const ASN1_BIT_STRING *key,
-    struct ck_keyinfo *ki);
+bool keyinfo_fast(
+    const X509_ALGOR *alg, const ASN1_BIT_STRING *key, struct ck_keyinfo *ki);
 /* Decodes the SubjectPublicKeyInfo DER (slow) for other key types. */
 void keyinfo_slow(const uint8_t *spki, size_t len, struct ck_keyinfo *ki);
 void keyinfo_from_pkey(EVP_PKEY *pk, struct ck_keyinfo *ki);
@@ -58,10 +58,9 @@ char *name_string(const X509_NAME *name, BIO *bio);
  * without escaping UTF-8) and, if cn is not NULL, sets *cn to the last CN
  * as UTF-8 (owned by the caller) or NULL. False if the DER is malformed.
  */
-bool name_format(const uint8_t *der, size_t len, struct ck_buf *out,
-    char **cn);
+bool name_format(const uint8_t *der, size_t len, struct ck_buf *out, char **cn);
 char *last_cn(const X509_NAME *name);
-void sans_from_names(const GENERAL_NAMES *gens, struct ck_san **sans,
-    size_t *n);
+void sans_from_names(
+    const GENERAL_NAMES *gens, struct ck_san **sans, size_t *n);
 
 #endif

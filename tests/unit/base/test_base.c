@@ -49,8 +49,8 @@ Test(clock, format_and_parse_round_trip)
 	cr_assert_eq(t, 1795424400);
 	cr_assert_eq(ck_time_parse("2026-13-01", &t), CK_E_INVAL);
 	cr_assert_eq(ck_time_parse("yesterday", &t), CK_E_INVAL);
-	cr_assert_eq(ck_time_parse("2026-11-23T09:00:00+02:00", &t),
-	    CK_E_INVAL);
+	cr_assert_eq(
+	    ck_time_parse("2026-11-23T09:00:00+02:00", &t), CK_E_INVAL);
 }
 
 Test(clock, settable)
@@ -86,7 +86,9 @@ Test(json, escapes_everything_json_requires)
 	struct ck_buf b = CK_BUF_INIT;
 	bool first = true;
 
-	ck_json_str(&b, "a\"b\\c\nd\te\x01" "f/ü");
+	ck_json_str(&b,
+	    "a\"b\\c\nd\te\x01"
+	    "f/ü");
 	cr_assert_str_eq(b.p, "\"a\\\"b\\\\c\\nd\\te\\u0001f/ü\"");
 	ck_buf_reset(&b);
 	ck_buf_addc(&b, '{');
@@ -129,8 +131,8 @@ Test(err, names_and_wrapping)
 	cr_assert_str_eq(ck_strerror(CK_E_NOTFOUND), "not found");
 	cr_assert_str_eq(ck_errname(CK_E_FULL), "FULL");
 	cr_assert_str_eq(ck_err_msg(NULL, CK_E_IO), "input/output error");
-	cr_assert_eq(ck_err_set(&err, CK_E_PARSE, "bad %s", "thing"),
-	    CK_E_PARSE);
+	cr_assert_eq(
+	    ck_err_set(&err, CK_E_PARSE, "bad %s", "thing"), CK_E_PARSE);
 	cr_assert_eq(ck_err_wrap(&err, CK_E_PARSE, "file %d", 3), CK_E_PARSE);
 	cr_assert_str_eq(err.msg, "file 3: bad thing");
 	cr_assert_eq(ck_err_set(NULL, CK_E_IO, "ignored"), CK_E_IO);

@@ -50,15 +50,16 @@ make(const char *cn, int days, X509 *issuer, bool ca, X509 **keep)
 	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
 	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
 	    (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer)
-				       : X509_get_subject_name(x));
+	X509_set_issuer_name(x,
+	    issuer ? X509_get_subject_name(issuer) : X509_get_subject_name(x));
 	X509_time_adj_ex(X509_getm_notBefore(x), -1, 0, NULL);
 	X509_time_adj_ex(X509_getm_notAfter(x), days, 0, NULL);
 	X509_set_pubkey(x, ca_key);
 	add_ext(x, x, NID_subject_key_identifier, "hash");
 	add_ext(x, issuer ? issuer : x, NID_authority_key_identifier,
 	    "keyid:always");
-	add_ext(x, x, NID_basic_constraints, ca ? "critical,CA:TRUE" : "CA:FALSE");
+	add_ext(
+	    x, x, NID_basic_constraints, ca ? "critical,CA:TRUE" : "CA:FALSE");
 	if (!ca) {
 		char san[300];
 		snprintf(san, sizeof(san), "DNS:%s", cn);
@@ -66,8 +67,8 @@ make(const char *cn, int days, X509 *issuer, bool ca, X509 **keep)
 	}
 	cr_assert(X509_sign(x, ca_key, NULL) > 0);
 	len = i2d_X509(x, &der);
-	cr_assert_eq(ck_x509_parse(der, (size_t)len, CK_PARSE_CORE, &c, NULL),
-	    0);
+	cr_assert_eq(
+	    ck_x509_parse(der, (size_t)len, CK_PARSE_CORE, &c, NULL), 0);
 	OPENSSL_free(der);
 	if (keep)
 		*keep = x;
@@ -143,10 +144,13 @@ Test(store, same_certificate_is_one_row_with_many_locations)
 
 	cr_assert_eq(ck_store_begin(st, NULL), 0);
 	cr_assert_eq(ck_store_cert_put(st, c, 100, &id1, &new1, NULL), 0);
-	cr_assert_eq(ck_store_location_put(st, id1, "file", "/a.pem", 100, NULL), 0);
+	cr_assert_eq(
+	    ck_store_location_put(st, id1, "file", "/a.pem", 100, NULL), 0);
 	cr_assert_eq(ck_store_cert_put(st, c, 200, &id2, &new2, NULL), 0);
-	cr_assert_eq(ck_store_location_put(st, id2, "file", "/b.pem", 200, NULL), 0);
-	cr_assert_eq(ck_store_location_put(st, id2, "file", "/a.pem", 300, NULL), 0);
+	cr_assert_eq(
+	    ck_store_location_put(st, id2, "file", "/b.pem", 200, NULL), 0);
+	cr_assert_eq(
+	    ck_store_location_put(st, id2, "file", "/a.pem", 300, NULL), 0);
 	cr_assert_eq(ck_store_commit(st, NULL), 0);
 	cr_assert(new1);
 	cr_assert(!new2);
@@ -209,14 +213,17 @@ Test(store, issuer_linked_in_either_order_and_confirmed)
 {
 	X509 *root_x;
 	struct ck_cert *root = make("Root", 3650, NULL, true, &root_x);
-	struct ck_cert *leaf = make("leaf.example.com", 90, root_x, false, NULL);
+	struct ck_cert *leaf =
+	    make("leaf.example.com", 90, root_x, false, NULL);
 	struct found f = {0};
 	int64_t leaf_id, root_id;
 	bool is_new;
 
 	cr_assert_eq(ck_store_begin(st, NULL), 0);
-	cr_assert_eq(ck_store_cert_put(st, leaf, 1, &leaf_id, &is_new, NULL), 0);
-	cr_assert_eq(ck_store_cert_put(st, root, 1, &root_id, &is_new, NULL), 0);
+	cr_assert_eq(
+	    ck_store_cert_put(st, leaf, 1, &leaf_id, &is_new, NULL), 0);
+	cr_assert_eq(
+	    ck_store_cert_put(st, root, 1, &root_id, &is_new, NULL), 0);
 	cr_assert_eq(ck_store_commit(st, NULL), 0);
 	cr_assert_eq(ck_store_chain(st, leaf_id, on_chain, &f, NULL), 0);
 	cr_assert_eq(f.n, 2);
@@ -242,8 +249,8 @@ Test(store, find_by_id_and_prefix)
 		char pre[65];
 		memcpy(pre, hex.p, n);
 		pre[n] = '\0';
-		cr_assert_eq(ck_store_cert_find(st, pre, &got, &err), 0, "%s",
-		    err.msg);
+		cr_assert_eq(
+		    ck_store_cert_find(st, pre, &got, &err), 0, "%s", err.msg);
 		cr_assert_eq(got, id);
 	}
 	cr_assert_eq(ck_store_cert_find(st, "1", &got, NULL), 0);
@@ -270,7 +277,8 @@ Test(store, stats_buckets_follow_the_clock)
 		char cn[32];
 		snprintf(cn, sizeof(cn), "s%d.example.com", i);
 		struct ck_cert *c = make(cn, days[i], NULL, false, NULL);
-		cr_assert_eq(ck_store_cert_put(st, c, 1, &id, &is_new, NULL), 0);
+		cr_assert_eq(
+		    ck_store_cert_put(st, c, 1, &id, &is_new, NULL), 0);
 		ck_cert_free(c);
 	}
 	cr_assert_eq(ck_store_commit(st, NULL), 0);
@@ -332,12 +340,12 @@ Test(store, bad_urls_are_clear_errors)
 	struct ck_store *o = NULL;
 	struct ck_err err = {0};
 
-	cr_assert_eq(ck_store_open("postgres://x/y", &o, &err),
-	    CK_E_UNAVAILABLE);
+	cr_assert_eq(
+	    ck_store_open("postgres://x/y", &o, &err), CK_E_UNAVAILABLE);
 	cr_assert_eq(ck_store_open("mysql://x", &o, &err), CK_E_INVAL);
 	cr_assert_eq(ck_store_open("sqlite:/tmp/x.db?max_pages=0", &o, &err),
 	    CK_E_INVAL);
-	cr_assert_eq(ck_store_open("sqlite:/nonexistent-dir/a/b.db", &o, &err),
-	    CK_E_IO);
+	cr_assert_eq(
+	    ck_store_open("sqlite:/nonexistent-dir/a/b.db", &o, &err), CK_E_IO);
 	cr_assert_null(o);
 }
