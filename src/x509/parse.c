@@ -9,6 +9,7 @@
 #include "x509/x509_int.h"
 
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -23,73 +24,23 @@
 
 #include "base/mem.h"
 
-/*
- * The template macros need typedef names; these are the only typedefs of
- * structs in the code base and they never leave this file.
- */
-typedef struct {
-	X509_ALGOR *algor;
-	ASN1_BIT_STRING *public_key;
-} CK_SPKI;
+/* Loaded once for the life of the process; kept so they stay reachable. */
+static OSSL_PROVIDER *prov_default, *prov_legacy;
 
-ASN1_SEQUENCE(CK_SPKI) =
-    {
-        ASN1_SIMPLE(CK_SPKI, algor, X509_ALGOR),
-        ASN1_SIMPLE(CK_SPKI, public_key, ASN1_BIT_STRING),
-} static_ASN1_SEQUENCE_END(CK_SPKI)
+/* OpenSSL 3.0 frees the legacy provider's child library context only when
+ * the provider is unloaded; without this every run ends with a leak. */
+static void
+unload_providers(void)
+{
+	if (prov_legacy != NULL)
+		OSSL_PROVIDER_unload(prov_legacy);
+	if (prov_default != NULL)
+		OSSL_PROVIDER_unload(prov_default);
+	prov_legacy = prov_default = NULL;
+}
 
-        typedef struct {
-	ASN1_TIME *not_before;
-	ASN1_TIME *not_after;
-} CK_VALIDITY;
-
-ASN1_SEQUENCE(CK_VALIDITY) =
-    {
-        ASN1_SIMPLE(CK_VALIDITY, not_before, ASN1_TIME),
-        ASN1_SIMPLE(CK_VALIDITY, not_after, ASN1_TIME),
-} static_ASN1_SEQUENCE_END(CK_VALIDITY)
-
-        typedef struct {
-	ASN1_INTEGER *version;
-	ASN1_INTEGER *serial;
-	X509_ALGOR *signature;
-	ASN1_TYPE *issuer; /* Name, kept as DER: see name.c */
-	CK_VALIDITY *validity;
-	ASN1_TYPE *subject;
-	CK_SPKI *spki;
-	ASN1_BIT_STRING *issuer_uid;
-	ASN1_BIT_STRING *subject_uid;
-	STACK_OF(X509_EXTENSION) * extensions;
-} CK_TBS;
-
-ASN1_SEQUENCE(CK_TBS) =
-    {
-        ASN1_EXP_OPT(CK_TBS, version, ASN1_INTEGER, 0),
-        ASN1_SIMPLE(CK_TBS, serial, ASN1_INTEGER),
-        ASN1_SIMPLE(CK_TBS, signature, X509_ALGOR),
-        ASN1_SIMPLE(CK_TBS, issuer, ASN1_ANY),
-        ASN1_SIMPLE(CK_TBS, validity, CK_VALIDITY),
-        ASN1_SIMPLE(CK_TBS, subject, ASN1_ANY),
-        ASN1_SIMPLE(CK_TBS, spki, CK_SPKI),
-        ASN1_IMP_OPT(CK_TBS, issuer_uid, ASN1_BIT_STRING, 1),
-        ASN1_IMP_OPT(CK_TBS, subject_uid, ASN1_BIT_STRING, 2),
-        ASN1_EXP_SEQUENCE_OF_OPT(CK_TBS, extensions, X509_EXTENSION, 3),
-} static_ASN1_SEQUENCE_END(CK_TBS)
-
-        typedef struct {
-	CK_TBS *tbs;
-	X509_ALGOR *sig_alg;
-	ASN1_BIT_STRING *signature;
-} CK_CERTIFICATE;
-
-ASN1_SEQUENCE(CK_CERTIFICATE) =
-    {
-        ASN1_SIMPLE(CK_CERTIFICATE, tbs, CK_TBS),
-        ASN1_SIMPLE(CK_CERTIFICATE, sig_alg, X509_ALGOR),
-        ASN1_SIMPLE(CK_CERTIFICATE, signature, ASN1_BIT_STRING),
-} static_ASN1_SEQUENCE_END(CK_CERTIFICATE)
-
-        void ck_x509_init(void)
+void
+ck_x509_init(void)
 {
 	static int done;
 
@@ -99,9 +50,10 @@ ASN1_SEQUENCE(CK_CERTIFICATE) =
 	OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL);
 	/* Old PKCS#12 files use RC2/3DES, which live in the legacy provider.
 	 * Loading it explicitly unloads the implicit default, so load both. */
-	OSSL_PROVIDER_load(NULL, "default");
-	if (OSSL_PROVIDER_load(NULL, "legacy") == NULL)
+	prov_default = OSSL_PROVIDER_load(NULL, "default");
+	if ((prov_legacy = OSSL_PROVIDER_load(NULL, "legacy")) == NULL)
 		ERR_clear_error();
+	atexit(unload_providers);
 }
 
 int

@@ -16,6 +16,7 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/asn1t.h>
 #include <openssl/x509v3.h>
 
 /* One DER TLV. Only definite lengths (DER forbids the others). */
@@ -62,5 +63,43 @@ bool name_format(const uint8_t *der, size_t len, struct ck_buf *out, char **cn);
 char *last_cn(const X509_NAME *name);
 void sans_from_names(
     const GENERAL_NAMES *gens, struct ck_san **sans, size_t *n);
+
+/*
+ * Our Certificate structure for OpenSSL's ASN.1 templates (asn1.c): like
+ * X509, but SubjectPublicKeyInfo and the Names stay undecoded, which is
+ * what makes the bulk parse fast (see parse.c). The template macros need
+ * typedef names; these are the only struct typedefs of the code base.
+ */
+typedef struct {
+	X509_ALGOR *algor;
+	ASN1_BIT_STRING *public_key;
+} CK_SPKI;
+
+typedef struct {
+	ASN1_TIME *not_before;
+	ASN1_TIME *not_after;
+} CK_VALIDITY;
+
+typedef struct {
+	ASN1_INTEGER *version;
+	ASN1_INTEGER *serial;
+	X509_ALGOR *signature;
+	ASN1_TYPE *issuer; /* Name, kept as DER: see name.c */
+	CK_VALIDITY *validity;
+	ASN1_TYPE *subject;
+	CK_SPKI *spki;
+	ASN1_BIT_STRING *issuer_uid;
+	ASN1_BIT_STRING *subject_uid;
+	STACK_OF(X509_EXTENSION) * extensions;
+} CK_TBS;
+
+typedef struct {
+	CK_TBS *tbs;
+	X509_ALGOR *sig_alg;
+	ASN1_BIT_STRING *signature;
+} CK_CERTIFICATE;
+
+DECLARE_ASN1_ITEM(CK_SPKI)
+DECLARE_ASN1_ITEM(CK_CERTIFICATE)
 
 #endif

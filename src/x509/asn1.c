@@ -1,0 +1,35 @@
+/*
+ * The ASN.1 templates of our Certificate structure (types in x509_int.h).
+ * clang-format cannot read these macros, so it is off for the whole file.
+ */
+#include "x509/x509_int.h"
+
+/* clang-format off */
+ASN1_SEQUENCE(CK_SPKI) = {
+	ASN1_SIMPLE(CK_SPKI, algor, X509_ALGOR),
+	ASN1_SIMPLE(CK_SPKI, public_key, ASN1_BIT_STRING),
+} ASN1_SEQUENCE_END(CK_SPKI)
+
+ASN1_SEQUENCE(CK_VALIDITY) = {
+	ASN1_SIMPLE(CK_VALIDITY, not_before, ASN1_TIME),
+	ASN1_SIMPLE(CK_VALIDITY, not_after, ASN1_TIME),
+} static_ASN1_SEQUENCE_END(CK_VALIDITY)
+
+ASN1_SEQUENCE(CK_TBS) = {
+	ASN1_EXP_OPT(CK_TBS, version, ASN1_INTEGER, 0),
+	ASN1_SIMPLE(CK_TBS, serial, ASN1_INTEGER),
+	ASN1_SIMPLE(CK_TBS, signature, X509_ALGOR),
+	ASN1_SIMPLE(CK_TBS, issuer, ASN1_ANY),
+	ASN1_SIMPLE(CK_TBS, validity, CK_VALIDITY),
+	ASN1_SIMPLE(CK_TBS, subject, ASN1_ANY),
+	ASN1_SIMPLE(CK_TBS, spki, CK_SPKI),
+	ASN1_IMP_OPT(CK_TBS, issuer_uid, ASN1_BIT_STRING, 1),
+	ASN1_IMP_OPT(CK_TBS, subject_uid, ASN1_BIT_STRING, 2),
+	ASN1_EXP_SEQUENCE_OF_OPT(CK_TBS, extensions, X509_EXTENSION, 3),
+} static_ASN1_SEQUENCE_END(CK_TBS)
+
+ASN1_SEQUENCE(CK_CERTIFICATE) = {
+	ASN1_SIMPLE(CK_CERTIFICATE, tbs, CK_TBS),
+	ASN1_SIMPLE(CK_CERTIFICATE, sig_alg, X509_ALGOR),
+	ASN1_SIMPLE(CK_CERTIFICATE, signature, ASN1_BIT_STRING),
+} ASN1_SEQUENCE_END(CK_CERTIFICATE)
