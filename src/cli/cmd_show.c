@@ -121,11 +121,18 @@ details(struct show *s, const struct ck_cert_row *r)
 	struct ck_cert *c = NULL;
 	struct ck_err err = {0};
 	char t1[CK_TIME_STR_MAX], t2[CK_TIME_STR_MAX], key[64];
+	bool self_signed = false;
 	int rc;
 
 	if ((rc = ck_x509_parse(r->der, r->der_len, CK_PARSE_FULL, &c, &err)) !=
 	    0)
 		return cli_fail(rc, &err, "stored certificate");
+	/* Self-issued is a matter of names; self-signed needs the signature
+	 * to verify with the certificate's own key. */
+	if (r->self_issued &&
+	    ck_x509_signed_by(r->der, r->der_len, r->der, r->der_len,
+	        &self_signed, NULL) != 0)
+		self_signed = false;
 	if (s->json) {
 		bool f = false;
 		/* The list object, with the FULL-parse fields added. */
@@ -139,6 +146,7 @@ details(struct show *s, const struct ck_cert_row *r)
 		json_list(o, &f, "ca_issuer_urls", &c->ca_issuer_urls);
 		json_list(o, &f, "policies", &c->policies);
 		ck_json_kv_bool(o, &f, "has_scts", c->has_scts);
+		ck_json_kv_bool(o, &f, "self_signed", self_signed);
 		ck_buf_addc(o, '}');
 		ck_cert_free(c);
 		return 0;
@@ -175,8 +183,11 @@ details(struct show *s, const struct ck_cert_row *r)
 	if (r->path_len >= 0)
 		ck_buf_printf(o, " (path length %d)", r->path_len);
 	ck_buf_addc(o, '\n');
-	ck_buf_printf(
-	    o, "%-22s%s\n", "Self-issued:", r->self_issued ? "yes" : "no");
+	ck_buf_printf(o, "%-22s%s\n", "Self-signed:",
+	    self_signed ? "yes (signature verified)"
+	        : r->self_issued
+	        ? "self-issued, but the signature does not verify"
+	        : "no");
 	text_list(o, "Key usage:", &c->key_usage);
 	text_list(o, "Extended key usage:", &c->ext_key_usage);
 	if (r->ski)

@@ -26,6 +26,8 @@ expect_eq "$(jq -c .ocsp_urls leaf.json)" '["http://ocsp.example.com"]' "ocsp"
 expect_eq "$(jq -c .ca_issuer_urls leaf.json)" '["http://ca.example.com/inter.der"]' "ca issuers"
 expect_eq "$(jq -c .policies leaf.json)" '["2.23.140.1.2.1"]' "policies"
 expect_eq "$(jq -r .aki leaf.json)" "$(jq -r .chain[1].id leaf.json | xargs -I{} "$CERTKEEP" show {} --json | jq -r .ski)" "aki = issuer ski"
+expect_eq "$(jq .self_signed leaf.json)" false "leaf is not self-signed"
+expect_eq "$(ck show "$(jq -r .chain[2].id leaf.json)" --json | jq .self_signed)" true "root is self-signed"
 # The links were confirmed by signature when read.
 expect_eq "$(sqlite3 inv.db "SELECT link_state FROM certificates WHERE issuer_id IS NOT NULL ORDER BY id" | tr '\n' ' ')" "1 1 " "links confirmed"
 
