@@ -144,17 +144,66 @@ put_name(struct ck_store *st, int64_t id, const char *name, const char *kind,
     struct ck_err *err)
 {
 	struct ck_buf *tmp = &st->scratch_name;
-	sqlite3_stmt *q;
+	struct pending_name *pn;
 
+	(void)err;
 	if (*name == '\0' || strlen(name) > 1024)
 		return 0;
-	if ((q = stmt_get(st, S_NAME_INSERT, err)) == NULL)
-		return CK_E_DB;
 	name_rev(name, tmp);
-	sqlite3_bind_text(q, 1, tmp->p, (int)tmp->len, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, id);
-	sqlite3_bind_text(q, 3, kind, -1, SQLITE_STATIC);
-	return step_write(st, q, err, "names");
+	if (st->n_pending == st->cap_pending) {
+		st->cap_pending = st->cap_pending ? st->cap_pending * 2 : 1024;
+		st->pending = ck_reallocarray(
+		    st->pending, st->cap_pending, sizeof(*st->pending));
+	}
+	pn = &st->pending[st->n_pending++];
+	pn->off = st->name_arena.len;
+	pn->cert_id = id;
+	pn->kind = kind;
+	ck_buf_add(&st->name_arena, tmp->p, tmp->len + 1); /* with its NUL */
+	return 0;
+}
+
+static int
+pending_cmp(const void *a, const void *b, void *arena)
+{
+	const struct pending_name *x = a, *y = b;
+	int c =
+	    strcmp((const char *)arena + x->off, (const char *)arena + y->off);
+
+	if (c != 0)
+		return c;
+	return x->cert_id < y->cert_id ? -1 : x->cert_id > y->cert_id;
+}
+
+void
+names_clear(struct ck_store *st)
+{
+	st->n_pending = 0;
+	ck_buf_reset(&st->name_arena);
+}
+
+int
+names_flush(struct ck_store *st, struct ck_err *err)
+{
+	int r = 0;
+
+	qsort_r(st->pending, st->n_pending, sizeof(*st->pending), pending_cmp,
+	    st->name_arena.p);
+	for (size_t i = 0; i < st->n_pending && r == 0; i++) {
+		const struct pending_name *pn = &st->pending[i];
+		sqlite3_stmt *q = stmt_get(st, S_NAME_INSERT, err);
+
+		if (q == NULL)
+			return CK_E_DB;
+		sqlite3_bind_text(
+		    q, 1, st->name_arena.p + pn->off, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, pn->cert_id);
+		sqlite3_bind_text(q, 3, pn->kind, -1, SQLITE_STATIC);
+		r = step_write(st, q, err, "names");
+	}
+	if (r == 0)
+		names_clear(st);
+	return r;
 }
 
 /* ---- certificates ---- */

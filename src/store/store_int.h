@@ -32,6 +32,16 @@ enum stmt_id {
 /* The SQL of each statement, $n parameters numbered in order. */
 extern const char *const ck_store_sql[S_MAX];
 
+struct pending_name {
+	size_t off; /* of the reversed name in name_arena */
+	int64_t cert_id;
+	const char *kind; /* static */
+};
+
+/* Writes the pending names rows (sorted) and forgets them. */
+int names_flush(struct ck_store *st, struct ck_err *err);
+void names_clear(struct ck_store *st);
+
 /* Count deltas gathered during a transaction, written at commit. */
 struct count_slot {
 	char *key; /* "dim\x1fvalue", owned */
@@ -53,6 +63,12 @@ struct ck_store {
 	char *place_kind, *place;
 	int64_t place_id;
 	struct ck_buf scratch_sans, scratch_name;
+	/* Names rows of the open transaction, written sorted at commit:
+	 * in key order each index page is visited once per batch instead of
+	 * once per row. Reversed names live in one arena. */
+	struct pending_name *pending;
+	size_t n_pending, cap_pending;
+	struct ck_buf name_arena;
 	/* The last issuer lookup: issuer name and AKI to row id (0: none). */
 	bool iss_valid;
 	char *iss_name, *iss_aki;

@@ -280,6 +280,8 @@ ck_store_free(struct ck_store *st)
 	free(st->place);
 	free(st->iss_name);
 	free(st->iss_aki);
+	free(st->pending);
+	ck_buf_release(&st->name_arena);
 	ck_buf_release(&st->scratch_sans);
 	ck_buf_release(&st->scratch_name);
 	sqlite3_close(st->db);
@@ -306,7 +308,8 @@ ck_store_commit(struct ck_store *st, struct ck_err *err)
 
 	if (!st->in_tx)
 		CK_BUG("commit outside a transaction");
-	if ((r = counts_flush(st, err)) != 0 ||
+	if ((r = names_flush(st, err)) != 0 ||
+	    (r = counts_flush(st, err)) != 0 ||
 	    (r = exec_sql(st, "COMMIT", err)) != 0) {
 		ck_store_rollback(st);
 		return r;
@@ -324,6 +327,7 @@ ck_store_rollback(struct ck_store *st)
 	if (st->in_tx)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	counts_clear(&st->counts);
+	names_clear(st);
 	st->place_id = 0; /* its row may have been rolled back */
 	st->iss_valid = false;
 	st->in_tx = false;

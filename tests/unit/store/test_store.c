@@ -173,11 +173,18 @@ Test(store, failed_batch_leaves_inventory_as_before)
 	cr_assert_eq(ck_store_begin(st, NULL), 0);
 	cr_assert_eq(ck_store_cert_put(st, a, 1, &id, &is_new, NULL), 0);
 	cr_assert_eq(ck_store_commit(st, NULL), 0);
-	/* The second batch fails at its second write (b's names row). */
+	/* The second batch fails at its second write: b's row is in, its
+	 * names row (written at commit) fails, and the commit rolls back. */
 	cr_assert_eq(ck_store_begin(st, NULL), 0);
 	ck_store_fail_after(st, 2);
-	cr_assert_eq(ck_store_cert_put(st, b, 2, &id, &is_new, &err), CK_E_DB);
+	cr_assert_eq(ck_store_cert_put(st, b, 2, &id, &is_new, NULL), 0);
+	cr_assert_eq(ck_store_commit(st, &err), CK_E_DB);
 	cr_assert(strstr(err.msg, "injected failure") != NULL, "%s", err.msg);
+	cr_assert_eq(count_all(), 1);
+	/* A failure inside cert_put itself (its first write) rolls back too. */
+	cr_assert_eq(ck_store_begin(st, NULL), 0);
+	ck_store_fail_after(st, 1);
+	cr_assert_eq(ck_store_cert_put(st, b, 2, &id, &is_new, &err), CK_E_DB);
 	ck_store_rollback(st);
 	cr_assert_eq(count_all(), 1);
 	cr_assert_eq(ck_store_stats(st, ck_now(), &s, NULL), 0);
