@@ -49,7 +49,7 @@ const char *ck_errname(int code);
 /*
  * Records code and a formatted reason into err (which may be NULL) and returns
  * code, so callers can write `return ck_err_set(err, CK_E_PARSE, "...")`.
- * A reason already present is kept as context: the new text is prefixed.
+ * A reason already present is replaced; ck_err_wrap() adds context.
  */
 int ck_err_set(struct ck_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -187,6 +187,8 @@ names_flush(struct ck_store *st, struct ck_err *err)
 {
 	int r = 0;
 
+	if (st->n_pending == 0)
+		return 0;
 	qsort_r(st->pending, st->n_pending, sizeof(*st->pending), pending_cmp,
 	    st->name_arena.p);
 	for (size_t i = 0; i < st->n_pending && r == 0; i++) {

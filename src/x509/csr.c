@@ -38,6 +38,9 @@ ck_x509_csr_parse(
 	int r = CK_E_PARSE;
 
 	*out = NULL;
+	if (der_len > 1 << 20)
+		return ck_err_set(
+		    err, CK_E_TOO_LARGE, "certificate request too large");
 	req = d2i_X509_REQ(NULL, &p, (long)der_len);
 	if (req == NULL || (size_t)(p - der) != der_len) {
 		r = ssl_err(err, CK_E_PARSE, "certificate request");

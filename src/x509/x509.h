@@ -120,7 +120,7 @@ enum ck_item_kind {
 	CK_ITEM_CSR,
 	CK_ITEM_KEY, /* a private key (reported, not imported here) */
 	CK_ITEM_CRL,
-	CK_ITEM_OTHER, /* a PEM block of a type we do not take */
+	CK_ITEM_OTHER, /* a PEM block we do not take, an empty PKCS#7 */
 	CK_ITEM_ERROR, /* a part of the input that could not be read */
 };
 
@@ -128,7 +128,9 @@ const char *ck_item_kind_name(enum ck_item_kind k);
 
 struct ck_item {
 	enum ck_item_kind kind;
-	const uint8_t *der; /* borrowed for the callback; NULL for ERROR */
+	/* Borrowed for the callback. NULL for ERROR and OTHER items, and for
+	 * keys from PKCS#12 and encrypted PEM keys (not re-encoded). */
+	const uint8_t *der;
 	size_t der_len;
 	const char *container; /* "pem", "der", "pkcs7", "pkcs12" */
 	const char *label; /* PEM label, or NULL */
