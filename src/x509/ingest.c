@@ -269,6 +269,94 @@ p12_certs(struct ingest *in, PKCS12 *p12, const char *pass)
 	return r;
 }
 
+/* The iteration count of a password-based encryption algorithm (PKCS#12
+ * PBE, PKCS#5 v1, or PBES2 with PBKDF2); 1 when it has none we know. */
+static long
+pbe_iterations(const X509_ALGOR *alg)
+{
+	const ASN1_OBJECT *oid;
+	const void *pval;
+	int ptype;
+	long it = 1;
+
+	X509_ALGOR_get0(&oid, &ptype, &pval, alg);
+	if (ptype != V_ASN1_SEQUENCE)
+		return 1;
+	if (OBJ_obj2nid(oid) == NID_pbes2) {
+		PBE2PARAM *p2 = ASN1_TYPE_unpack_sequence(
+		    ASN1_ITEM_rptr(PBE2PARAM), alg->parameter);
+		PBKDF2PARAM *kdf = NULL;
+
+		if (p2 != NULL && p2->keyfunc != NULL &&
+		    OBJ_obj2nid(p2->keyfunc->algorithm) == NID_id_pbkdf2 &&
+		    p2->keyfunc->parameter != NULL)
+			kdf = ASN1_TYPE_unpack_sequence(
+			    ASN1_ITEM_rptr(PBKDF2PARAM),
+			    p2->keyfunc->parameter);
+		if (kdf != NULL && kdf->iter != NULL)
+			it = ASN1_INTEGER_get(kdf->iter);
+		PBKDF2PARAM_free(kdf);
+		PBE2PARAM_free(p2);
+	} else {
+		PBEPARAM *pbe = ASN1_TYPE_unpack_sequence(
+		    ASN1_ITEM_rptr(PBEPARAM), alg->parameter);
+
+		if (pbe != NULL && pbe->iter != NULL)
+			it = ASN1_INTEGER_get(pbe->iter);
+		PBEPARAM_free(pbe);
+	}
+	ERR_clear_error();
+	return it;
+}
+
+/*
+ * The key derivation counts in a PKCS#12 come from the file too: a hostile
+ * one with no MAC, or a valid MAC and 2^31 iterations in its bags, would
+ * keep the import busy for minutes. Checks what is visible before
+ * decryption: encrypted safes and shrouded key bags.
+ */
+static bool
+p12_costs_ok(PKCS12 *p12)
+{
+	STACK_OF(PKCS7) *safes = PKCS12_unpack_authsafes(p12);
+	bool ok = true;
+
+	for (int i = 0; ok && i < sk_PKCS7_num(safes); i++) {
+		PKCS7 *p7 = sk_PKCS7_value(safes, i);
+		STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
+		long it;
+
+		if (PKCS7_type_is_encrypted(p7) && p7->d.encrypted != NULL &&
+		    p7->d.encrypted->enc_data != NULL) {
+			it = pbe_iterations(
+			    p7->d.encrypted->enc_data->algorithm);
+			ok = it >= 1 && it <= MAX_P12_MAC_ITER;
+			continue;
+		}
+		if (!PKCS7_type_is_data(p7) ||
+		    (bags = PKCS12_unpack_p7data(p7)) == NULL)
+			continue;
+		for (int j = 0; ok && j < sk_PKCS12_SAFEBAG_num(bags); j++) {
+			const PKCS12_SAFEBAG *bag =
+			    sk_PKCS12_SAFEBAG_value(bags, j);
+			const X509_SIG *sig;
+			const X509_ALGOR *alg;
+
+			if (PKCS12_SAFEBAG_get_nid(bag) !=
+			        NID_pkcs8ShroudedKeyBag ||
+			    (sig = PKCS12_SAFEBAG_get0_pkcs8(bag)) == NULL)
+				continue;
+			X509_SIG_get0(sig, &alg, NULL);
+			it = pbe_iterations(alg);
+			ok = it >= 1 && it <= MAX_P12_MAC_ITER;
+		}
+		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+	}
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+	ERR_clear_error();
+	return ok;
+}
+
 static int
 do_pkcs12(struct ingest *in, const uint8_t *p, size_t n)
 {
@@ -283,6 +371,12 @@ do_pkcs12(struct ingest *in, const uint8_t *p, size_t n)
 		ERR_clear_error();
 		return emit(in, CK_ITEM_ERROR, NULL, 0, "pkcs12", NULL,
 		    "malformed PKCS#12 structure");
+	}
+	if (!p12_costs_ok(p12)) {
+		r = emit(in, CK_ITEM_ERROR, NULL, 0, "pkcs12", NULL,
+		    "PKCS#12 key derivation iteration count is out of range "
+		    "(corrupted or hostile file)");
+		goto out;
 	}
 	if (!PKCS12_mac_present(p12)) {
 		r = p12_certs(in, p12, NULL);

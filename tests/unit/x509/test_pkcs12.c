@@ -259,3 +259,65 @@ Test(pkcs12, hostile_iteration_count, .timeout = 20)
 	free(hostile);
 	OPENSSL_free(der);
 }
+
+/*
+ * A PFX whose encrypted safe claims 2^31 - 1 key derivation iterations
+ * (made by editing the PBE parameters after PKCS12_create, which leaves
+ * the MAC wrong): refused before any key derivation runs, whatever the
+ * MAC says, instead of keeping the import busy for minutes.
+ */
+Test(pkcs12, hostile_pbe_iteration_count, .timeout = 20)
+{
+	STACK_OF(X509) *ca = sk_X509_new_null();
+	struct ck_strlist pw = {0};
+	struct ck_ingest_opts opts = {&pw};
+	struct fx_got g = {0};
+	STACK_OF(PKCS7) * safes;
+	unsigned char *der = NULL;
+	PKCS12 *p12;
+	int len, edited = 0;
+
+	sk_X509_push(ca, pki.inter);
+	p12 = PKCS12_create("s3cret", "leaf", pki.leaf_key, pki.leaf, ca,
+	    NID_pbe_WithSHA1And3_Key_TripleDES_CBC,
+	    NID_pbe_WithSHA1And3_Key_TripleDES_CBC, 2048, 2048, 0);
+	cr_assert_not_null(p12);
+	safes = PKCS12_unpack_authsafes(p12);
+	for (int i = 0; i < sk_PKCS7_num(safes); i++) {
+		PKCS7 *p7 = sk_PKCS7_value(safes, i);
+		X509_ALGOR *alg;
+		PBEPARAM *pbe;
+		ASN1_STRING *seq = NULL;
+
+		if (!PKCS7_type_is_encrypted(p7))
+			continue;
+		alg = p7->d.encrypted->enc_data->algorithm;
+		pbe = ASN1_TYPE_unpack_sequence(
+		    ASN1_ITEM_rptr(PBEPARAM), alg->parameter);
+		cr_assert_not_null(pbe);
+		ASN1_INTEGER_set(pbe->iter, 0x7fffffff);
+		cr_assert_not_null(
+		    ASN1_item_pack(pbe, ASN1_ITEM_rptr(PBEPARAM), &seq));
+		X509_ALGOR_set0(
+		    alg, OBJ_dup(alg->algorithm), V_ASN1_SEQUENCE, seq);
+		PBEPARAM_free(pbe);
+		edited++;
+	}
+	cr_assert_eq(edited, 1);
+	cr_assert(PKCS12_pack_authsafes(p12, safes));
+	len = i2d_PKCS12(p12, &der);
+	cr_assert_gt(len, 0);
+
+	ck_strlist_add(&pw, "s3cret");
+	fx_ingest_ok(der, (size_t)len, &opts, &g);
+	cr_assert_eq(g.n, 1);
+	fx_check_error_item(&g, 0, "pkcs12",
+	    "PKCS#12 key derivation iteration count is out of range "
+	    "(corrupted or hostile file)");
+	fx_got_release(&g);
+	ck_strlist_release(&pw);
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+	OPENSSL_free(der);
+	PKCS12_free(p12);
+	sk_X509_free(ca);
+}
