@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 
 #include <getopt.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -203,6 +204,20 @@ cli_dn_short(const char *dn, char *out, size_t cap)
 			p++;
 	}
 	snprintf(out, cap, "%s", dn);
+}
+
+const char *
+cli_actor(void)
+{
+	static char actor[96];
+	struct passwd *pw;
+
+	if (actor[0] == '\0') {
+		pw = getpwuid(geteuid());
+		snprintf(actor, sizeof(actor), "cli:%s",
+		    pw != NULL ? pw->pw_name : "unknown");
+	}
+	return actor;
 }
 
 int64_t

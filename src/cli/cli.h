@@ -62,6 +62,8 @@ void cli_key_desc(
 void cli_dn_short(const char *dn, char *out, size_t cap);
 /* Appends the JSON object of one row (the `list --json` schema). */
 void cli_row_json(const struct ck_cert_row *r, int64_t now, struct ck_buf *o);
+/* "cli:<user>": who an audit event from the command line is by. */
+const char *cli_actor(void);
 /* Days from now to t, rounded toward minus infinity. */
 int64_t cli_days_left(int64_t t, int64_t now);
 

@@ -105,8 +105,8 @@ commit(struct import *im)
 		return 0;
 	snprintf(detail, sizeof(detail), "%lld new, %lld known",
 	    (long long)im->batch_new, (long long)im->batch_known);
-	if ((r = ck_store_event_add(
-	         im->st, "cli", "import", "inventory", detail, &err)) != 0 ||
+	if ((r = ck_store_event_add(im->st, cli_actor(), "import", "inventory",
+	         detail, &err)) != 0 ||
 	    (r = ck_store_commit(im->st, &err)) != 0) {
 		ck_store_rollback(im->st);
 		im->in_tx = false;
@@ -499,6 +499,8 @@ ck_cmd_import(struct ck_cli *cli, int argc, char **argv)
 	}
 out:
 	ck_store_free(im.st);
+	for (size_t i = 0; i < im.passwords.n; i++) /* secrets */
+		ck_cleanse(im.passwords.v[i], strlen(im.passwords.v[i]));
 	ck_strlist_release(&im.passwords);
 	ck_buf_release(&im.buf);
 	ck_buf_release(&im.f_notes);
