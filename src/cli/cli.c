@@ -28,6 +28,7 @@ static const struct {
     {"show", ck_cmd_show, "show one certificate, its chain and locations"},
     {"stats", ck_cmd_stats, "inventory figures: expiry, issuers, keys"},
     {"audit", ck_cmd_audit, "read and verify the audit log"},
+    {"ca", ck_cmd_ca, "make and inspect the built-in CAs"},
 };
 
 static void

@@ -183,4 +183,30 @@ int ck_store_events(struct ck_store *st, int64_t from, int64_t to,
 int ck_store_events_verify(
     struct ck_store *st, int64_t *count, struct ck_err *err);
 
+/* ---- built-in CAs ---- */
+
+/* A CA row. Borrowed strings and bytes, valid during the callback only. */
+struct ck_ca_row {
+	int64_t id;
+	const char *name;
+	int64_t cert_id;
+	int64_t parent_id; /* 0 for a root */
+	const char *key_type;
+	const uint8_t *key_sealed;
+	size_t key_sealed_len;
+	int64_t created_at;
+	const char *state;
+};
+typedef int (*ck_ca_cb)(void *ctx, const struct ck_ca_row *ca);
+
+/* Adds a CA (inside a transaction). CK_E_EXISTS when the name is taken. */
+int ck_store_ca_add(struct ck_store *st, const struct ck_ca_row *ca,
+    int64_t *id, struct ck_err *err);
+/* The CA called name to cb; CK_E_NOTFOUND when there is none. */
+int ck_store_ca_get(struct ck_store *st, const char *name, ck_ca_cb cb,
+    void *ctx, struct ck_err *err);
+/* Every CA, by name. */
+int ck_store_ca_list(
+    struct ck_store *st, ck_ca_cb cb, void *ctx, struct ck_err *err);
+
 #endif
