@@ -409,7 +409,8 @@ ck_ca_init(
 		int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
 		rsubject = X509_NAME_dup(subject);
 		if (i >= 0)
-			X509_NAME_delete_entry(rsubject, i);
+			X509_NAME_ENTRY_free(
+			    X509_NAME_delete_entry(rsubject, i));
 		ck_buf_printf(&root_name, "%s Root CA", o->name);
 		X509_NAME_add_entry_by_NID(rsubject, NID_commonName,
 		    MBSTRING_UTF8, (unsigned char *)root_name.p, -1, -1, 0);
