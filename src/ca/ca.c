@@ -4,6 +4,7 @@
  * records them in the inventory and the CA table.
  */
 #include "ca/ca.h"
+#include "ca/ca_int.h"
 
 #include <string.h>
 #include <time.h>
@@ -28,8 +29,8 @@ ck_ca_key_type_ok(const char *t)
 	    strcmp(t, "ed25519") == 0;
 }
 
-static int
-ossl_err(struct ck_err *err, int code, const char *what)
+int
+ca_ossl_err(struct ck_err *err, int code, const char *what)
 {
 	unsigned long e = ERR_peek_error();
 	char buf[256];
@@ -55,8 +56,8 @@ make_key(const char *type)
 	return NULL;
 }
 
-static const EVP_MD *
-digest_for(const char *type)
+const EVP_MD *
+ca_digest_for(const char *type)
 {
 	if (strcmp(type, "ed25519") == 0)
 		return NULL; /* EdDSA hashes internally */
@@ -115,8 +116,9 @@ out:
 	return r;
 }
 
-static int
-add_ext(X509 *x, X509 *issuer, int nid, const char *value, struct ck_err *err)
+int
+ca_add_ext(
+    X509 *x, X509 *issuer, int nid, const char *value, struct ck_err *err)
 {
 	X509V3_CTX ctx;
 	X509_EXTENSION *e;
@@ -125,29 +127,29 @@ add_ext(X509 *x, X509 *issuer, int nid, const char *value, struct ck_err *err)
 	e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
 	if (e == NULL || !X509_add_ext(x, e, -1)) {
 		X509_EXTENSION_free(e);
-		return ossl_err(err, CK_E_CRYPTO, "certificate extension");
+		return ca_ossl_err(err, CK_E_CRYPTO, "certificate extension");
 	}
 	X509_EXTENSION_free(e);
 	return 0;
 }
 
 /* A positive, non-zero 128-bit serial from the CSPRNG. */
-static int
-set_serial(X509 *x, struct ck_err *err)
+int
+ca_set_serial(X509 *x, struct ck_err *err)
 {
 	unsigned char b[16];
 	BIGNUM *bn;
 
 	do {
 		if (RAND_bytes(b, sizeof(b)) != 1)
-			return ossl_err(err, CK_E_CRYPTO, "serial");
+			return ca_ossl_err(err, CK_E_CRYPTO, "serial");
 		b[0] &= 0x7f;
 	} while (b[0] == 0);
 	bn = BN_bin2bn(b, sizeof(b), NULL);
 	if (bn == NULL ||
 	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL) {
 		BN_free(bn);
-		return ossl_err(err, CK_E_CRYPTO, "serial");
+		return ca_ossl_err(err, CK_E_CRYPTO, "serial");
 	}
 	BN_free(bn);
 	return 0;
@@ -167,14 +169,14 @@ make_ca_cert(X509_NAME *subject, EVP_PKEY *key, X509 *issuer_cert,
 	int r;
 
 	*out = NULL;
-	if (!X509_set_version(x, 2) || (r = set_serial(x, err)) != 0 ||
+	if (!X509_set_version(x, 2) || (r = ca_set_serial(x, err)) != 0 ||
 	    !X509_set_subject_name(x, subject) ||
 	    !X509_set_issuer_name(x,
 	        issuer_cert ? X509_get_subject_name(issuer_cert) : subject) ||
 	    !ASN1_TIME_set(X509_getm_notBefore(x), (time_t)(ck_now() - 300)) ||
 	    !ASN1_TIME_set(X509_getm_notAfter(x), (time_t)not_after) ||
 	    !X509_set_pubkey(x, key)) {
-		r = ossl_err(err, CK_E_CRYPTO, "CA certificate");
+		r = ca_ossl_err(err, CK_E_CRYPTO, "CA certificate");
 		goto fail;
 	}
 	if (path_len >= 0)
@@ -182,15 +184,16 @@ make_ca_cert(X509_NAME *subject, EVP_PKEY *key, X509 *issuer_cert,
 		    bc, sizeof(bc), "critical,CA:TRUE,pathlen:%d", path_len);
 	else
 		snprintf(bc, sizeof(bc), "critical,CA:TRUE");
-	if ((r = add_ext(x, x, NID_basic_constraints, bc, err)) != 0 ||
-	    (r = add_ext(x, x, NID_key_usage,
+	if ((r = ca_add_ext(x, x, NID_basic_constraints, bc, err)) != 0 ||
+	    (r = ca_add_ext(x, x, NID_key_usage,
 	         "critical,keyCertSign,cRLSign,digitalSignature", err)) != 0 ||
-	    (r = add_ext(x, x, NID_subject_key_identifier, "hash", err)) != 0 ||
-	    (r = add_ext(x, issuer_cert ? issuer_cert : x,
+	    (r = ca_add_ext(x, x, NID_subject_key_identifier, "hash", err)) !=
+	        0 ||
+	    (r = ca_add_ext(x, issuer_cert ? issuer_cert : x,
 	         NID_authority_key_identifier, "keyid:always", err)) != 0)
 		goto fail;
-	if (X509_sign(x, issuer_key, digest_for(issuer_key_type)) <= 0) {
-		r = ossl_err(err, CK_E_CRYPTO, "signing the CA certificate");
+	if (X509_sign(x, issuer_key, ca_digest_for(issuer_key_type)) <= 0) {
+		r = ca_ossl_err(err, CK_E_CRYPTO, "signing the CA certificate");
 		goto fail;
 	}
 	*out = x;
@@ -211,7 +214,7 @@ seal_key(const uint8_t mk[CK_MASTER_KEY_LEN], const char *name, EVP_PKEY *key,
 
 	if (p8 == NULL || (len = i2d_PKCS8_PRIV_KEY_INFO(p8, &der)) <= 0) {
 		PKCS8_PRIV_KEY_INFO_free(p8);
-		return ossl_err(err, CK_E_CRYPTO, "encoding the CA key");
+		return ca_ossl_err(err, CK_E_CRYPTO, "encoding the CA key");
 	}
 	snprintf(aad, sizeof(aad), "certkeep ca key:%s", name);
 	r = ck_seal(mk, aad, der, (size_t)len, out, err);
@@ -220,17 +223,10 @@ seal_key(const uint8_t mk[CK_MASTER_KEY_LEN], const char *name, EVP_PKEY *key,
 	return r;
 }
 
-/* What ck_ca_init needs of an existing CA. */
-struct loaded {
-	int64_t id, cert_id;
-	char *key_type;
-	struct ck_buf sealed;
-};
-
 static int
 on_ca(void *ctx, const struct ck_ca_row *ca)
 {
-	struct loaded *l = ctx;
+	struct ca_loaded *l = ctx;
 
 	l->id = ca->id;
 	l->cert_id = ca->cert_id;
@@ -257,9 +253,9 @@ count_ca(void *ctx, const struct ck_ca_row *ca)
 }
 
 /* Opens an existing CA: its certificate and its private key. */
-static int
-load_ca(struct ck_store *st, const uint8_t mk[CK_MASTER_KEY_LEN],
-    const char *name, struct loaded *l, X509 **cert, EVP_PKEY **key,
+int
+ca_load(struct ck_store *st, const uint8_t mk[CK_MASTER_KEY_LEN],
+    const char *name, struct ca_loaded *l, X509 **cert, EVP_PKEY **key,
     struct ck_err *err)
 {
 	struct ck_buf plain = CK_BUF_INIT;
@@ -287,9 +283,9 @@ load_ca(struct ck_store *st, const uint8_t mk[CK_MASTER_KEY_LEN],
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	ck_buf_release_secret(&plain);
 	if (*key == NULL)
-		return ossl_err(err, CK_E_CRYPTO, "CA key");
+		return ca_ossl_err(err, CK_E_CRYPTO, "CA key");
 	if (X509_check_private_key(*cert, *key) != 1)
-		return ossl_err(err, CK_E_CRYPTO,
+		return ca_ossl_err(err, CK_E_CRYPTO,
 		    "CA key does not match its "
 		    "certificate");
 	return 0;
@@ -309,7 +305,7 @@ record(struct ck_store *st, const char *name, X509 *x, const char *key_type,
 	int len, r;
 
 	if ((len = i2d_X509(x, &der)) <= 0)
-		return ossl_err(err, CK_E_CRYPTO, "CA certificate");
+		return ca_ossl_err(err, CK_E_CRYPTO, "CA certificate");
 	if ((r = ck_x509_parse(der, (size_t)len, CK_PARSE_CORE, &c, err)) != 0)
 		goto out;
 	if ((r = ck_store_cert_put(st, c, ck_now(), &cert_id, &is_new, err)) !=
@@ -338,7 +334,7 @@ ck_ca_init(
 	const char *kt = o->key_type ? o->key_type : "ec-p256";
 	int64_t validity = o->validity > 0 ? o->validity : 5 * YEAR;
 	uint8_t mk[CK_MASTER_KEY_LEN];
-	struct loaded parent = {0};
+	struct ca_loaded parent = {0};
 	struct ck_buf sealed = CK_BUF_INIT, root_name = CK_BUF_INIT;
 	X509 *pcert = NULL, *root = NULL, *ca = NULL;
 	EVP_PKEY *pkey = NULL, *root_key = NULL, *key = NULL;
@@ -391,7 +387,7 @@ ck_ca_init(
 	if (r != 0)
 		goto out;
 	if (o->parent != NULL) {
-		if ((r = load_ca(
+		if ((r = ca_load(
 		         st, mk, o->parent, &parent, &pcert, &pkey, err)) != 0)
 			goto out;
 		if (X509_get_pathlen(pcert) == 0) {
@@ -417,7 +413,7 @@ ck_ca_init(
 		ck_buf_reset(&root_name);
 		ck_buf_printf(&root_name, "%s-root", o->name);
 		if ((root_key = make_key(kt)) == NULL) {
-			r = ossl_err(err, CK_E_CRYPTO, "root key");
+			r = ca_ossl_err(err, CK_E_CRYPTO, "root key");
 			goto out;
 		}
 		if ((r = make_ca_cert(rsubject, root_key, NULL, root_key, kt,
@@ -429,7 +425,7 @@ ck_ca_init(
 			goto out;
 	}
 	if ((key = make_key(kt)) == NULL) {
-		r = ossl_err(err, CK_E_CRYPTO, "CA key");
+		r = ca_ossl_err(err, CK_E_CRYPTO, "CA key");
 		goto out;
 	}
 	{
@@ -474,8 +470,7 @@ out:
 	ck_cleanse(mk, sizeof(mk));
 	ck_buf_release(&sealed);
 	ck_buf_release(&root_name);
-	ck_buf_release(&parent.sealed);
-	free(parent.key_type);
+	ca_loaded_release(&parent);
 	X509_NAME_free(subject);
 	X509_NAME_free(rsubject);
 	X509_free(pcert);

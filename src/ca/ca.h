@@ -74,4 +74,74 @@ struct ck_ca_init_opts {
 int ck_ca_init(
     struct ck_store *st, const struct ck_ca_init_opts *o, struct ck_err *err);
 
+/* ---- profiles: what a certificate may contain ---- */
+
+#define CK_SAN_ALLOW_DNS 1u
+#define CK_SAN_ALLOW_IP 2u
+#define CK_SAN_ALLOW_EMAIL 4u
+#define CK_SAN_ALLOW_URI 8u
+
+struct ck_profile {
+	const char *name;
+	const char *key_usage; /* X509v3 configuration text */
+	const char *ext_key_usage; /* or NULL */
+	bool ca; /* sub-ca: CA:TRUE, path length 0 */
+	unsigned san_types; /* CK_SAN_ALLOW_* */
+	const char *subject_fields; /* attributes copied from the request */
+	int min_rsa_bits;
+	bool allow_ed25519;
+	int max_days; /* 0: the CA/Browser Forum schedule (tls-server) */
+};
+
+/* The built-in profile called name, or NULL. */
+const struct ck_profile *ck_profile_find(const char *name);
+
+/*
+ * The longest validity in days the profile allows for a certificate issued
+ * at time at: for tls-server the Baseline Requirements' schedule of ballot
+ * SC-081 (398 days, then 200 from 2026-03-15, 100 from 2027-03-15, 47 from
+ * 2029-03-15).
+ */
+int ck_profile_max_days(const struct ck_profile *p, int64_t at);
+
+/* Refuses keys the profile does not take, with the reason in err. */
+int ck_profile_check_key(const struct ck_profile *p, const char *key_type,
+    int bits, const char *curve, struct ck_err *err);
+
+/* ---- signing ---- */
+
+struct ck_sign_req {
+	const char *ca; /* CA name */
+	const char *master_key; /* path or NULL */
+	const struct ck_profile *profile;
+	const uint8_t *csr; /* DER */
+	size_t csr_len;
+	int days; /* 0: the profile's maximum */
+	const char *public_url; /* base of CRL and AIA URLs, or NULL */
+};
+
+/*
+ * Checks the request against the profile and signs it with the CA's key.
+ * Nothing is recorded here (ck_enroll does that). On success *der is the
+ * certificate (caller frees), *ca_id the issuing CA's row and *ca_cert_id
+ * its certificate's inventory id (for the chain). Refusals are CK_E_INVAL
+ * (or CK_E_PERM for a CA that may not issue) with the reason in err.
+ */
+int ck_ca_sign(struct ck_store *st, const struct ck_sign_req *req,
+    uint8_t **der, size_t *der_len, int64_t *ca_id, int64_t *ca_cert_id,
+    struct ck_err *err);
+
+/* ---- keys and requests made by certkeep ---- */
+
+/*
+ * Makes a key (rsa-2048, rsa-3072, rsa-4096, ec-p256, ec-p384, ed25519)
+ * and a CSR for cn and the SANs ("DNS:x", "IP:1.2.3.4", "email:a@b",
+ * "URI:u"; a bare name is DNS), signed with the key. *csr is DER (caller
+ * frees); key_pem gets the PKCS#8 PEM (a secret: release it with
+ * ck_buf_release_secret()).
+ */
+int ck_make_key_and_csr(const char *key_type, const char *cn,
+    const char *const *sans, size_t n_sans, uint8_t **csr, size_t *csr_len,
+    struct ck_buf *key_pem, struct ck_err *err);
+
 #endif

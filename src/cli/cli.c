@@ -29,6 +29,7 @@ static const struct {
     {"stats", ck_cmd_stats, "inventory figures: expiry, issuers, keys"},
     {"audit", ck_cmd_audit, "read and verify the audit log"},
     {"ca", ck_cmd_ca, "make and inspect the built-in CAs"},
+    {"issue", ck_cmd_issue, "issue a certificate from a built-in CA"},
 };
 
 static void

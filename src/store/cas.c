@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "base/clock.h"
+
 static void
 ca_from_stmt(sqlite3_stmt *s, struct ck_ca_row *ca)
 {
@@ -104,4 +106,59 @@ ck_store_ca_list(
     struct ck_store *st, ck_ca_cb cb, void *ctx, struct ck_err *err)
 {
 	return query(st, NULL, cb, ctx, err);
+}
+
+int
+ck_store_serial_taken(struct ck_store *st, int64_t ca_id, const char *serial,
+    bool *taken, struct ck_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*taken = false;
+	rc = sqlite3_prepare_v2(st->db,
+	    "SELECT 1 FROM issued WHERE ca_id = $1 AND serial = $2", -1, &s,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return db_err(st, rc, err, "issued");
+	sqlite3_bind_int64(s, 1, ca_id);
+	sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	*taken = rc == SQLITE_ROW;
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_err(st, rc, err, "issued");
+	return 0;
+}
+
+int
+ck_store_issued_add(struct ck_store *st, int64_t cert_id, int64_t ca_id,
+    const char *serial, const char *profile, const char *requested_by,
+    struct ck_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, r = 0;
+
+	if (!st->in_tx)
+		CK_BUG("issued_add outside a transaction");
+	rc = sqlite3_prepare_v2(st->db,
+	    "INSERT INTO issued (cert_id, ca_id, serial, profile, "
+	    "requested_by, issued_at) VALUES ($1, $2, $3, $4, $5, $6)",
+	    -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return db_err(st, rc, err, "issued");
+	sqlite3_bind_int64(s, 1, cert_id);
+	sqlite3_bind_int64(s, 2, ca_id);
+	sqlite3_bind_text(s, 3, serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, profile, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, requested_by, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, ck_now());
+	rc = sqlite3_step(s);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		r = ck_err_set(err, CK_E_EXISTS,
+		    "serial %s is already used by this CA", serial);
+	else if (rc != SQLITE_DONE)
+		r = db_err(st, rc, err, "issued");
+	sqlite3_finalize(s);
+	return r;
 }

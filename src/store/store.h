@@ -209,4 +209,18 @@ int ck_store_ca_get(struct ck_store *st, const char *name, ck_ca_cb cb,
 int ck_store_ca_list(
     struct ck_store *st, ck_ca_cb cb, void *ctx, struct ck_err *err);
 
+/* ---- what the built-in CAs issued ---- */
+
+/* True when ca_id has issued serial (lower-case hex) already. */
+int ck_store_serial_taken(struct ck_store *st, int64_t ca_id,
+    const char *serial, bool *taken, struct ck_err *err);
+
+/*
+ * Records that ca_id issued cert_id (inside a transaction). CK_E_EXISTS if
+ * the serial is taken for that CA.
+ */
+int ck_store_issued_add(struct ck_store *st, int64_t cert_id, int64_t ca_id,
+    const char *serial, const char *profile, const char *requested_by,
+    struct ck_err *err);
+
 #endif

@@ -1,0 +1,47 @@
+/*
+ * Shared by the files of src/ca/ only: OpenSSL helpers and opening an
+ * existing CA (certificate and unsealed key).
+ */
+#ifndef CK_CA_INT_H
+#define CK_CA_INT_H
+
+#include <stdlib.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "ca/ca.h"
+
+/* What is needed of an existing CA; release with ca_loaded_release(). */
+struct ca_loaded {
+	int64_t id, cert_id;
+	char *key_type;
+	struct ck_buf sealed;
+};
+
+static inline void
+ca_loaded_release(struct ca_loaded *l)
+{
+	free(l->key_type);
+	l->key_type = NULL;
+	ck_buf_release(&l->sealed);
+}
+
+/* Puts OpenSSL's first queued error into err after "what: ". */
+int ca_ossl_err(struct ck_err *err, int code, const char *what);
+/* The signature digest for a CA key type (NULL for Ed25519). */
+const EVP_MD *ca_digest_for(const char *type);
+/* Adds an extension given as OpenSSL configuration text. */
+int ca_add_ext(
+    X509 *x, X509 *issuer, int nid, const char *value, struct ck_err *err);
+/* A positive, non-zero 128-bit random serial. */
+int ca_set_serial(X509 *x, struct ck_err *err);
+/*
+ * Opens CA name with the master key mk: *cert and *key are the caller's
+ * (X509_free, EVP_PKEY_free) and l is filled.
+ */
+int ca_load(struct ck_store *st, const uint8_t mk[CK_MASTER_KEY_LEN],
+    const char *name, struct ca_loaded *l, X509 **cert, EVP_PKEY **key,
+    struct ck_err *err);
+
+#endif
