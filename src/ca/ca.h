@@ -144,4 +144,25 @@ int ck_make_key_and_csr(const char *key_type, const char *cn,
     const char *const *sans, size_t n_sans, uint8_t **csr, size_t *csr_len,
     struct ck_buf *key_pem, struct ck_err *err);
 
+/* ---- revocation reasons and CRLs ---- */
+
+/* RFC 5280 CRLReason by name ("keyCompromise", ...); CK_E_INVAL if unknown. */
+int ck_crl_reason_parse(const char *name, int *code);
+/* The name of a CRLReason code; "unspecified" for unknown codes. */
+const char *ck_crl_reason_name(int code);
+
+/* How long a CRL is valid (nextUpdate - thisUpdate), and how long before
+ * nextUpdate a new one is made. */
+#define CK_CRL_VALIDITY (7 * 86400)
+#define CK_CRL_REFRESH (86400)
+
+/*
+ * The current CRL of CA ca as DER (caller frees): the newest stored one,
+ * or, when there is none, when force is set (a revocation happened) or
+ * when its nextUpdate is less than CK_CRL_REFRESH away, a new one signed
+ * now with the next CRL number and stored.
+ */
+int ck_ca_crl(struct ck_store *st, const char *ca, const char *master_key,
+    bool force, uint8_t **der, size_t *der_len, struct ck_err *err);
+
 #endif

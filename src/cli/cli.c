@@ -30,6 +30,7 @@ static const struct {
     {"audit", ck_cmd_audit, "read and verify the audit log"},
     {"ca", ck_cmd_ca, "make and inspect the built-in CAs"},
     {"issue", ck_cmd_issue, "issue a certificate from a built-in CA"},
+    {"revoke", ck_cmd_revoke, "revoke a certificate a built-in CA issued"},
 };
 
 static void

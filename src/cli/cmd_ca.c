@@ -21,6 +21,7 @@ usage(FILE *f)
 	    "                   [--root-only | --parent CA] [--master-key F]\n"
 	    "       certkeep ca list [--json]\n"
 	    "       certkeep ca show NAME [--pem | --json]\n"
+	    "       certkeep ca crl NAME [--out F] [--der]\n"
 	    "\n"
 	    "init makes a self-signed root NAME-root and the issuing CA NAME "
 	    "under it\n"
@@ -233,6 +234,64 @@ ca_list_show(struct ck_cli *cli, int argc, char **argv, bool show)
 	return rc;
 }
 
+static int
+ca_crl(struct ck_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"out", required_argument, NULL, 'o'},
+	    {"der", no_argument, NULL, 'd'},
+	    {"master-key", required_argument, NULL, 'm'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *out_path = NULL, *master_key = NULL;
+	struct ck_buf out = CK_BUF_INIT;
+	struct ck_store *st = NULL;
+	struct ck_err err = {0};
+	uint8_t *der = NULL;
+	size_t len;
+	bool raw = false;
+	int c, r, rc;
+	FILE *f;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out_path = optarg; break;
+		case 'd': raw = true; break;
+		case 'm': master_key = optarg; break;
+		case 'h': usage(stdout); return CK_EXIT_OK;
+		default: usage(stderr); return CK_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		usage(stderr);
+		return CK_EXIT_USAGE;
+	}
+	if ((rc = cli_open_store(cli, &st)) != 0)
+		return rc;
+	if ((r = ck_ca_crl(
+	         st, argv[optind], master_key, false, &der, &len, &err)) != 0) {
+		rc = cli_fail(r, &err, "ca crl");
+		goto out;
+	}
+	if (raw)
+		ck_buf_add(&out, der, len);
+	else
+		ck_pem_encode("X509 CRL", der, len, &out);
+	if (out_path == NULL) {
+		cli_flush(&out);
+	} else if ((f = fopen(out_path, "wb")) == NULL ||
+	    fwrite(out.p, 1, out.len, f) != out.len || fclose(f) != 0) {
+		fprintf(stderr, "certkeep: %s: cannot write\n", out_path);
+		rc = CK_EXIT_FAIL;
+	}
+out:
+	free(der);
+	ck_buf_release(&out);
+	ck_store_free(st);
+	return rc;
+}
+
 int
 ck_cmd_ca(struct ck_cli *cli, int argc, char **argv)
 {
@@ -247,6 +306,8 @@ ck_cmd_ca(struct ck_cli *cli, int argc, char **argv)
 		return ca_list_show(cli, argc - 1, argv + 1, false);
 	if (strcmp(argv[1], "show") == 0)
 		return ca_list_show(cli, argc - 1, argv + 1, true);
+	if (strcmp(argv[1], "crl") == 0)
+		return ca_crl(cli, argc - 1, argv + 1);
 	fprintf(stderr,
 	    "certkeep: 'ca %s' is not a command; see certkeep ca "
 	    "--help\n",

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/mem.h"
 
 static void
 ca_from_stmt(sqlite3_stmt *s, struct ck_ca_row *ca)
@@ -159,6 +160,31 @@ ck_store_issued_add(struct ck_store *st, int64_t cert_id, int64_t ca_id,
 		    "serial %s is already used by this CA", serial);
 	else if (rc != SQLITE_DONE)
 		r = db_err(st, rc, err, "issued");
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+ck_store_ca_name(
+    struct ck_store *st, int64_t id, char **name, struct ck_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, r = 0;
+
+	*name = NULL;
+	rc = sqlite3_prepare_v2(
+	    st->db, "SELECT name FROM cas WHERE id = $1", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return db_err(st, rc, err, "cas");
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*name = ck_strdup((const char *)sqlite3_column_text(s, 0));
+	else if (rc == SQLITE_DONE)
+		r = ck_err_set(
+		    err, CK_E_NOTFOUND, "no CA with id %lld", (long long)id);
+	else
+		r = db_err(st, rc, err, "cas");
 	sqlite3_finalize(s);
 	return r;
 }

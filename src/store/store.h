@@ -205,6 +205,9 @@ int ck_store_ca_add(struct ck_store *st, const struct ck_ca_row *ca,
 /* The CA called name to cb; CK_E_NOTFOUND when there is none. */
 int ck_store_ca_get(struct ck_store *st, const char *name, ck_ca_cb cb,
     void *ctx, struct ck_err *err);
+/* The name of CA id (caller frees); CK_E_NOTFOUND when there is none. */
+int ck_store_ca_name(
+    struct ck_store *st, int64_t id, char **name, struct ck_err *err);
 /* Every CA, by name. */
 int ck_store_ca_list(
     struct ck_store *st, ck_ca_cb cb, void *ctx, struct ck_err *err);
@@ -222,5 +225,37 @@ int ck_store_serial_taken(struct ck_store *st, int64_t ca_id,
 int ck_store_issued_add(struct ck_store *st, int64_t cert_id, int64_t ca_id,
     const char *serial, const char *profile, const char *requested_by,
     struct ck_err *err);
+
+/* ---- revocation and CRLs ---- */
+
+/*
+ * Marks cert_id revoked at time at for reason (an RFC 5280 CRLReason code),
+ * inside a transaction. Revoking twice changes nothing: *already is set and
+ * the first time and reason stay.
+ */
+int ck_store_cert_revoke(struct ck_store *st, int64_t cert_id, int64_t at,
+    int reason, bool *already, struct ck_err *err);
+
+/* The built-in CA that issued cert_id (0 when none did) and its serial. */
+int ck_store_issued_by(struct ck_store *st, int64_t cert_id, int64_t *ca_id,
+    char **serial, struct ck_err *err);
+
+struct ck_revoked {
+	const char *serial; /* hex */
+	int64_t revoked_at;
+	int reason;
+};
+typedef int (*ck_revoked_cb)(void *ctx, const struct ck_revoked *r);
+/* Every revoked certificate ca_id issued that has not yet expired at now. */
+int ck_store_revoked_list(struct ck_store *st, int64_t ca_id, int64_t now,
+    ck_revoked_cb cb, void *ctx, struct ck_err *err);
+
+/* The newest CRL of ca_id: *der (caller frees, NULL when there is none). */
+int ck_store_crl_latest(struct ck_store *st, int64_t ca_id, int64_t *number,
+    int64_t *next_update, uint8_t **der, size_t *der_len, struct ck_err *err);
+/* Stores a CRL (inside a transaction). */
+int ck_store_crl_add(struct ck_store *st, int64_t ca_id, int64_t number,
+    int64_t this_update, int64_t next_update, const uint8_t *der,
+    size_t der_len, struct ck_err *err);
 
 #endif
