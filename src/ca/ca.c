@@ -320,7 +320,12 @@ record(struct ck_store *st, const char *name, X509 *x, const char *key_type,
 	row.key_sealed = (const uint8_t *)sealed->p;
 	row.key_sealed_len = sealed->len;
 	row.created_at = ck_now();
-	r = ck_store_ca_add(st, &row, ca_id, err);
+	if ((r = ck_store_ca_add(st, &row, ca_id, err)) != 0)
+		goto out;
+	/* Signed by another CA: that CA issued it (for OCSP, CRLs, revoke). */
+	if (parent_id > 0)
+		r = ck_store_issued_add(
+		    st, cert_id, parent_id, c->serial, "ca", "certkeep", err);
 out:
 	ck_cert_free(c);
 	OPENSSL_free(der);

@@ -165,4 +165,42 @@ const char *ck_crl_reason_name(int code);
 int ck_ca_crl(struct ck_store *st, const char *ca, const char *master_key,
     bool force, uint8_t **der, size_t *der_len, struct ck_err *err);
 
+/* ---- OCSP (RFC 6960, RFC 5019) ---- */
+
+#define CK_OCSP_MAX_QUERIES 16
+#define CK_OCSP_RESPONDER_DAYS 30
+#define CK_OCSP_RESPONDER_RENEW (7 * 86400)
+#define CK_OCSP_VALIDITY 86400 /* nextUpdate - thisUpdate */
+
+/* One certificate asked about: the CertID's fields. */
+struct ck_ocsp_query {
+	char hash_alg[32]; /* sha1, sha256, ... */
+	char serial[80]; /* lower-case hex */
+};
+
+struct ck_ocsp_request {
+	struct ck_ocsp_query q[CK_OCSP_MAX_QUERIES];
+	size_t n;
+	bool has_nonce;
+};
+
+/*
+ * Parses a DER OCSPRequest (outside bytes: bounded and fuzzed).
+ * CK_E_PARSE for anything malformed, CK_E_TOO_LARGE over 16 queries.
+ */
+int ck_ocsp_request_parse(const uint8_t *der, size_t len,
+    struct ck_ocsp_request *out, struct ck_err *err);
+
+/*
+ * Answers a DER OCSPRequest with a DER OCSPResponse: good, revoked (time,
+ * reason) or unknown for each certificate asked about, signed by the CA's
+ * delegated responder (made or renewed here when needed), the nonce echoed.
+ * Malformed requests get a malformedRequest response and requests for CAs
+ * we are not get unauthorized: those are answers, not errors. If ca is not
+ * NULL only that CA answers. Errors are for the store and the master key.
+ */
+int ck_ocsp_respond(struct ck_store *st, const char *ca, const char *master_key,
+    const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len,
+    struct ck_err *err);
+
 #endif

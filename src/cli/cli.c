@@ -31,6 +31,7 @@ static const struct {
     {"ca", ck_cmd_ca, "make and inspect the built-in CAs"},
     {"issue", ck_cmd_issue, "issue a certificate from a built-in CA"},
     {"revoke", ck_cmd_revoke, "revoke a certificate a built-in CA issued"},
+    {"ocsp", ck_cmd_ocsp, "answer an OCSP request for the built-in CAs"},
 };
 
 static void

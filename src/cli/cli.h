@@ -46,6 +46,7 @@ int ck_cmd_audit(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_ca(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_issue(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_revoke(struct ck_cli *cli, int argc, char **argv);
+int ck_cmd_ocsp(struct ck_cli *cli, int argc, char **argv);
 
 /* Opens the store named by --db, printing the reason on failure. */
 int cli_open_store(struct ck_cli *cli, struct ck_store **st);

@@ -154,3 +154,97 @@ ck_store_crl_add(struct ck_store *st, int64_t ca_id, int64_t number,
 	sqlite3_finalize(s);
 	return r;
 }
+
+int
+ck_store_serial_status(struct ck_store *st, int64_t ca_id, const char *serial,
+    int *status, int64_t *revoked_at, int *reason, struct ck_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	*status = 2;
+	*revoked_at = 0;
+	*reason = 0;
+	if ((r = prep(st,
+	         "SELECT c.revoked_at, c.revocation_reason FROM issued i JOIN "
+	         "certificates c ON c.id = i.cert_id WHERE i.ca_id = $1 AND "
+	         "i.serial = $2",
+	         &s, err)) != 0)
+		return r;
+	sqlite3_bind_int64(s, 1, ca_id);
+	sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_type(s, 0) == SQLITE_NULL) {
+			*status = 0;
+		} else {
+			*status = 1;
+			*revoked_at = sqlite3_column_int64(s, 0);
+			*reason = sqlite3_column_int(s, 1);
+		}
+	} else if (rc != SQLITE_DONE) {
+		r = db_err(st, rc, err, "issued");
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+ck_store_responder_get(struct ck_store *st, int64_t ca_id, uint8_t **cert_der,
+    size_t *cert_len, uint8_t **key_sealed, size_t *key_len, int64_t *not_after,
+    struct ck_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	*cert_der = *key_sealed = NULL;
+	*cert_len = *key_len = 0;
+	*not_after = 0;
+	if ((r = prep(st,
+	         "SELECT c.der, o.key_sealed, o.not_after FROM ocsp_responders "
+	         "o "
+	         "JOIN certificates c ON c.id = o.cert_id WHERE o.ca_id = $1",
+	         &s, err)) != 0)
+		return r;
+	sqlite3_bind_int64(s, 1, ca_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*cert_len = (size_t)sqlite3_column_bytes(s, 0);
+		*cert_der = ck_memdup(sqlite3_column_blob(s, 0), *cert_len);
+		*key_len = (size_t)sqlite3_column_bytes(s, 1);
+		*key_sealed = ck_memdup(sqlite3_column_blob(s, 1), *key_len);
+		*not_after = sqlite3_column_int64(s, 2);
+	} else if (rc == SQLITE_DONE) {
+		r = ck_err_set(err, CK_E_NOTFOUND, "no OCSP responder yet");
+	} else {
+		r = db_err(st, rc, err, "ocsp_responders");
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+ck_store_responder_set(struct ck_store *st, int64_t ca_id, int64_t cert_id,
+    const uint8_t *key_sealed, size_t key_len, int64_t not_after,
+    struct ck_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (!st->in_tx)
+		CK_BUG("responder_set outside a transaction");
+	if ((r = prep(st,
+	         "INSERT INTO ocsp_responders (ca_id, cert_id, key_sealed, "
+	         "not_after) VALUES ($1, $2, $3, $4) ON CONFLICT (ca_id) DO "
+	         "UPDATE SET cert_id = excluded.cert_id, key_sealed = "
+	         "excluded.key_sealed, not_after = excluded.not_after",
+	         &s, err)) != 0)
+		return r;
+	sqlite3_bind_int64(s, 1, ca_id);
+	sqlite3_bind_int64(s, 2, cert_id);
+	sqlite3_bind_blob(s, 3, key_sealed, (int)key_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, not_after);
+	r = step_write(st, s, err, "ocsp_responders");
+	sqlite3_finalize(s);
+	return r;
+}

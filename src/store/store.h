@@ -258,4 +258,22 @@ int ck_store_crl_add(struct ck_store *st, int64_t ca_id, int64_t number,
     int64_t this_update, int64_t next_update, const uint8_t *der,
     size_t der_len, struct ck_err *err);
 
+/* ---- OCSP ---- */
+
+/* The status of serial as issued by ca_id: 0 good, 1 revoked, 2 unknown
+ * (never issued by it), with the revocation time and reason. */
+int ck_store_serial_status(struct ck_store *st, int64_t ca_id,
+    const char *serial, int *status, int64_t *revoked_at, int *reason,
+    struct ck_err *err);
+
+/* The OCSP responder of ca_id: *cert_der and *key_sealed are the caller's
+ * (free); CK_E_NOTFOUND when it has none. */
+int ck_store_responder_get(struct ck_store *st, int64_t ca_id,
+    uint8_t **cert_der, size_t *cert_len, uint8_t **key_sealed, size_t *key_len,
+    int64_t *not_after, struct ck_err *err);
+/* Sets the responder of ca_id (inside a transaction). */
+int ck_store_responder_set(struct ck_store *st, int64_t ca_id, int64_t cert_id,
+    const uint8_t *key_sealed, size_t key_len, int64_t not_after,
+    struct ck_err *err);
+
 #endif
