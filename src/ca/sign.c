@@ -121,6 +121,13 @@ time_of(const ASN1_TIME *t)
 	return (int64_t)timegm(&tm);
 }
 
+static int
+ca_revoked(void *ctx, const struct ck_cert_row *row)
+{
+	*(int64_t *)ctx = row->revoked_at;
+	return 0;
+}
+
 int
 ck_ca_sign(struct ck_store *st, const struct ck_sign_req *req, uint8_t **der,
     size_t *der_len, int64_t *ca_id, int64_t *ca_cert_id, struct ck_err *err)
@@ -178,6 +185,17 @@ ck_ca_sign(struct ck_store *st, const struct ck_sign_req *req, uint8_t **der,
 	have_mk = true;
 	if ((r = ca_load(st, mk, req->ca, &ca, &cacert, &cakey, err)) != 0)
 		goto out;
+	{
+		int64_t revoked_at = 0;
+		if ((r = ck_store_cert_get(
+		         st, ca.cert_id, ca_revoked, &revoked_at, err)) != 0)
+			goto out;
+		if (revoked_at != 0) {
+			r = ck_err_set(err, CK_E_PERM,
+			    "CA '%s' is revoked; it issues nothing", req->ca);
+			goto out;
+		}
+	}
 	ca_end = time_of(X509_get0_notAfter(cacert));
 	if (ca_end <= now) {
 		r = ck_err_set(err, CK_E_PERM,

@@ -85,6 +85,13 @@ expect_status 3 ck issue --ca nosuch --profile tls-server --csr good.der
 expect_grep "no CA called 'nosuch'" err
 CERTKEEP_NOW=$(( $(date +%s) + 11 * 365 * 86400 )) expect_status 5 "$CERTKEEP" issue --ca acme --profile tls-server --csr good.der
 expect_grep "CA 'acme' expired" err
+# A revoked issuing CA issues nothing.
+expect_status 0 ck ca init shortlived --parent acme-root
+expect_status 0 ck revoke "$(ck ca show shortlived --json | jq -r .sha256)" --reason cACompromise
+count_before=$(ck list --json | jq length)
+events_before=$(ck audit list --json | jq length)
+expect_status 5 ck issue --ca shortlived --profile tls-server --csr good.der
+expect_grep "CA 'shortlived' is revoked" err
 for k in m.key long.key d.key; do [ ! -e "$k" ] || fail "$k written for a refused request"; done
 expect_eq "$(ck list --json | jq length)" "$count_before" "nothing recorded"
 expect_eq "$(ck audit list --json | jq length)" "$events_before" "no audit event"
