@@ -254,13 +254,30 @@ count_ca(void *ctx, const struct ck_ca_row *ca)
 
 /* Opens an existing CA: its certificate and its private key. */
 int
-ca_load(struct ck_store *st, const uint8_t mk[CK_MASTER_KEY_LEN],
-    const char *name, struct ca_loaded *l, X509 **cert, EVP_PKEY **key,
-    struct ck_err *err)
+ca_unseal_key(const uint8_t mk[CK_MASTER_KEY_LEN], const char *aad,
+    const uint8_t *sealed, size_t len, EVP_PKEY **key, struct ck_err *err)
 {
 	struct ck_buf plain = CK_BUF_INIT;
 	const unsigned char *p;
 	PKCS8_PRIV_KEY_INFO *p8;
+	int r;
+
+	*key = NULL;
+	if ((r = ck_unseal(mk, aad, sealed, len, &plain, err)) != 0)
+		return r;
+	p = (const unsigned char *)plain.p;
+	p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)plain.len);
+	*key = p8 ? EVP_PKCS82PKEY(p8) : NULL;
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	ck_buf_release_secret(&plain);
+	return *key ? 0 : ca_ossl_err(err, CK_E_CRYPTO, "sealed key");
+}
+
+int
+ca_load(struct ck_store *st, const uint8_t mk[CK_MASTER_KEY_LEN],
+    const char *name, struct ca_loaded *l, X509 **cert, EVP_PKEY **key,
+    struct ck_err *err)
+{
 	char aad[300];
 	int r;
 
@@ -270,24 +287,14 @@ ca_load(struct ck_store *st, const uint8_t mk[CK_MASTER_KEY_LEN],
 		return r;
 	if (*cert == NULL)
 		return ck_err_set(err, CK_E_PARSE,
-		    "CA '%s': stored certificate "
-		    "does not parse",
-		    name);
+		    "CA '%s': stored certificate does not parse", name);
 	snprintf(aad, sizeof(aad), "certkeep ca key:%s", name);
-	if ((r = ck_unseal(mk, aad, (const uint8_t *)l->sealed.p, l->sealed.len,
-	         &plain, err)) != 0)
+	if ((r = ca_unseal_key(mk, aad, (const uint8_t *)l->sealed.p,
+	         l->sealed.len, key, err)) != 0)
 		return ck_err_wrap(err, r, "CA '%s'", name);
-	p = (const unsigned char *)plain.p;
-	p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)plain.len);
-	*key = p8 ? EVP_PKCS82PKEY(p8) : NULL;
-	PKCS8_PRIV_KEY_INFO_free(p8);
-	ck_buf_release_secret(&plain);
-	if (*key == NULL)
-		return ca_ossl_err(err, CK_E_CRYPTO, "CA key");
 	if (X509_check_private_key(*cert, *key) != 1)
-		return ca_ossl_err(err, CK_E_CRYPTO,
-		    "CA key does not match its "
-		    "certificate");
+		return ca_ossl_err(
+		    err, CK_E_CRYPTO, "CA key does not match its certificate");
 	return 0;
 }
 

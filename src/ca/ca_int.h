@@ -36,6 +36,9 @@ int ca_add_ext(
     X509 *x, X509 *issuer, int nid, const char *value, struct ck_err *err);
 /* A positive, non-zero 128-bit random serial. */
 int ca_set_serial(X509 *x, struct ck_err *err);
+/* Opens a key sealed with ck_seal (PKCS#8 inside): *key is the caller's. */
+int ca_unseal_key(const uint8_t mk[CK_MASTER_KEY_LEN], const char *aad,
+    const uint8_t *sealed, size_t len, EVP_PKEY **key, struct ck_err *err);
 /*
  * Opens CA name with the master key mk: *cert and *key are the caller's
  * (X509_free, EVP_PKEY_free) and l is filled.

@@ -152,25 +152,6 @@ match_ca(struct cas *c, OCSP_CERTID *cid)
 	return NULL;
 }
 
-static int
-unseal_key(const uint8_t mk[CK_MASTER_KEY_LEN], const char *aad,
-    const uint8_t *sealed, size_t len, EVP_PKEY **key, struct ck_err *err)
-{
-	struct ck_buf plain = CK_BUF_INIT;
-	PKCS8_PRIV_KEY_INFO *p8;
-	const unsigned char *p;
-	int r;
-
-	if ((r = ck_unseal(mk, aad, sealed, len, &plain, err)) != 0)
-		return r;
-	p = (const unsigned char *)plain.p;
-	p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)plain.len);
-	*key = p8 ? EVP_PKCS82PKEY(p8) : NULL;
-	PKCS8_PRIV_KEY_INFO_free(p8);
-	ck_buf_release_secret(&plain);
-	return *key ? 0 : ca_ossl_err(err, CK_E_CRYPTO, "responder key");
-}
-
 /* Makes (or renews) the CA's delegated responder and stores it. */
 static int
 make_responder(struct ck_store *st, const uint8_t mk[CK_MASTER_KEY_LEN],
@@ -303,7 +284,7 @@ responder(struct ck_store *st, const uint8_t mk[CK_MASTER_KEY_LEN],
 	if (*rcert == NULL)
 		r = ca_ossl_err(err, CK_E_PARSE, "OCSP responder certificate");
 	else
-		r = unseal_key(mk, aad.p, sealed, slen, rkey, err);
+		r = ca_unseal_key(mk, aad.p, sealed, slen, rkey, err);
 	ck_buf_release(&aad);
 	free(cder);
 	free(sealed);

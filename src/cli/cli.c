@@ -4,6 +4,8 @@
  */
 #include "cli/cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -153,6 +155,24 @@ cli_open_store(struct ck_cli *cli, struct ck_store **st)
 		return r == CK_E_INVAL ? CK_EXIT_USAGE : CK_EXIT_STORE;
 	}
 	return 0;
+}
+
+int
+cli_write_file(
+    const char *path, const void *p, size_t n, unsigned mode, bool excl)
+{
+	int fd = open(path,
+	    O_WRONLY | O_CREAT | O_CLOEXEC | (excl ? O_EXCL : O_TRUNC),
+	    (mode_t)mode);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, p, n) != (ssize_t)n || fsync(fd) != 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return close(fd) == 0 ? 0 : -errno;
 }
 
 void

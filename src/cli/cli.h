@@ -55,6 +55,12 @@ int cli_open_store(struct ck_cli *cli, struct ck_store **st);
 int cli_fail(int code, const struct ck_err *err, const char *what);
 /* Exit code for a CK_E_* code. */
 int cli_exit_for(int code);
+/*
+ * Writes n bytes to path with mode (new files), fsynced; with excl an
+ * existing file is an error. Returns 0 or a negative errno.
+ */
+int cli_write_file(
+    const char *path, const void *p, size_t n, unsigned mode, bool excl);
 /* Writes b to stdout and empties it (for streaming large output). */
 void cli_flush(struct ck_buf *b);
 /* True when colour should be used on stdout. */

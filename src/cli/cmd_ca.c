@@ -252,7 +252,6 @@ ca_crl(struct ck_cli *cli, int argc, char **argv)
 	size_t len;
 	bool raw = false;
 	int c, r, rc;
-	FILE *f;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -280,9 +279,9 @@ ca_crl(struct ck_cli *cli, int argc, char **argv)
 		ck_pem_encode("X509 CRL", der, len, &out);
 	if (out_path == NULL) {
 		cli_flush(&out);
-	} else if ((f = fopen(out_path, "wb")) == NULL ||
-	    fwrite(out.p, 1, out.len, f) != out.len || fclose(f) != 0) {
-		fprintf(stderr, "certkeep: %s: cannot write\n", out_path);
+	} else if ((r = cli_write_file(
+	                out_path, out.p, out.len, 0644, false)) != 0) {
+		fprintf(stderr, "certkeep: %s: %s\n", out_path, strerror(-r));
 		rc = CK_EXIT_FAIL;
 	}
 out:

@@ -73,22 +73,6 @@ on_item(void *ctx, const struct ck_item *it)
 	return 0;
 }
 
-static int
-write_file(const char *path, const void *p, size_t n, mode_t mode, bool excl)
-{
-	int fd = open(path,
-	    O_WRONLY | O_CREAT | O_CLOEXEC | (excl ? O_EXCL : O_TRUNC), mode);
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, p, n) != (ssize_t)n || fsync(fd) != 0) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	return close(fd) == 0 ? 0 : -errno;
-}
-
 int
 ck_cmd_issue(struct ck_cli *cli, int argc, char **argv)
 {
@@ -205,7 +189,7 @@ ck_cmd_issue(struct ck_cli *cli, int argc, char **argv)
 	}
 	/* The key first: a certificate without its key is no use. */
 	if (key_out != NULL &&
-	    (r = write_file(key_out, key_pem.p, key_pem.len, 0600, true)) !=
+	    (r = cli_write_file(key_out, key_pem.p, key_pem.len, 0600, true)) !=
 	        0) {
 		fprintf(stderr, "certkeep: %s: %s\n", key_out, strerror(-r));
 		rc = CK_EXIT_FAIL;
@@ -216,8 +200,8 @@ ck_cmd_issue(struct ck_cli *cli, int argc, char **argv)
 		ck_buf_add(&out, res.chain_pem.p, res.chain_pem.len);
 	if (out_path == NULL) {
 		cli_flush(&out);
-	} else if ((r = write_file(out_path, out.p, out.len, 0644, false)) !=
-	    0) {
+	} else if ((r = cli_write_file(
+	                out_path, out.p, out.len, 0644, false)) != 0) {
 		fprintf(stderr, "certkeep: %s: %s\n", out_path, strerror(-r));
 		rc = CK_EXIT_FAIL;
 	} else {

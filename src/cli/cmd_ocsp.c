@@ -44,7 +44,6 @@ ck_cmd_ocsp(struct ck_cli *cli, int argc, char **argv)
 	uint8_t *resp = NULL;
 	size_t resp_len;
 	int c, r, rc;
-	FILE *f;
 
 	if (argc < 2 || strcmp(argv[1], "respond") != 0) {
 		usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout
@@ -81,9 +80,9 @@ ck_cmd_ocsp(struct ck_cli *cli, int argc, char **argv)
 	ck_buf_add(&out, resp, resp_len);
 	if (out_path == NULL) {
 		cli_flush(&out);
-	} else if ((f = fopen(out_path, "wb")) == NULL ||
-	    fwrite(out.p, 1, out.len, f) != out.len || fclose(f) != 0) {
-		fprintf(stderr, "certkeep: %s: cannot write\n", out_path);
+	} else if ((r = cli_write_file(
+	                out_path, out.p, out.len, 0644, false)) != 0) {
+		fprintf(stderr, "certkeep: %s: %s\n", out_path, strerror(-r));
 		rc = CK_EXIT_FAIL;
 	}
 out:
