@@ -74,6 +74,26 @@ struct ck_ca_init_opts {
 int ck_ca_init(
     struct ck_store *st, const struct ck_ca_init_opts *o, struct ck_err *err);
 
+struct ck_ca_import_opts {
+	const char *name;
+	const uint8_t *cert; /* DER of the CA certificate */
+	size_t cert_len;
+	const uint8_t *key; /* the private key, PEM or DER, unencrypted */
+	size_t key_len;
+	const char *master_key;
+	const char *actor;
+};
+
+/*
+ * Adopts an existing CA: its certificate must be a CA certificate (basic
+ * constraints CA:TRUE, keyCertSign if key usage is present) and the key
+ * must match it and be of a type certkeep signs with. The key is sealed
+ * like a made one; when a CA in the store signed the certificate, that CA
+ * is its parent. Refusals are CK_E_INVAL with the reason.
+ */
+int ck_ca_import(
+    struct ck_store *st, const struct ck_ca_import_opts *o, struct ck_err *err);
+
 /* ---- profiles: what a certificate may contain ---- */
 
 #define CK_SAN_ALLOW_DNS 1u

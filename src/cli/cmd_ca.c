@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/file.h"
 #include "base/json.h"
 #include "ca/ca.h"
 #include "x509/x509.h"
@@ -22,6 +23,7 @@ usage(FILE *f)
 	    "       certkeep ca list [--json]\n"
 	    "       certkeep ca show NAME [--pem | --json]\n"
 	    "       certkeep ca crl NAME [--out F] [--der]\n"
+	    "       certkeep ca import NAME --cert F --key F\n"
 	    "\n"
 	    "init makes a self-signed root NAME-root and the issuing CA NAME "
 	    "under it\n"
@@ -85,6 +87,22 @@ on_cert_line(void *ctx, const struct ck_cert_row *r)
 }
 
 static int
+self_issued_of(void *ctx, const struct ck_cert_row *r)
+{
+	*(bool *)ctx = r->self_issued;
+	return 0;
+}
+
+static bool
+ca_self_issued(struct ck_store *st, int64_t cert_id)
+{
+	bool si = false;
+
+	(void)ck_store_cert_get(st, cert_id, self_issued_of, &si, NULL);
+	return si;
+}
+
+static int
 on_ca(void *ctx, const struct ck_ca_row *ca)
 {
 	struct ca_out *o = ctx;
@@ -105,10 +123,16 @@ on_ca(void *ctx, const struct ck_ca_row *ca)
 		ck_json_kv_str(&o->out, &f, "key_type", ca->key_type);
 		ck_json_kv_str(&o->out, &f, "state", ca->state);
 		ck_json_kv_time(&o->out, &f, "created_at", ca->created_at);
-		ck_json_kv_bool(&o->out, &f, "root", ca->parent_id == 0);
+		ck_json_kv_bool(&o->out, &f, "root",
+		    ca->parent_id == 0 && ca_self_issued(o->st, ca->cert_id));
 	} else {
 		ck_buf_printf(&o->out, "%s (%s, %s, key %s, made %.10s)\n",
-		    ca->name, ca->parent_id == 0 ? "root" : "intermediate",
+		    ca->name,
+		    ca->parent_id != 0 ? "intermediate"
+		        : ca_self_issued(o->st, ca->cert_id)
+		        ? "root"
+		        : "intermediate, "
+		          "external parent",
 		    ca->state, ca->key_type, t);
 	}
 	r = ck_store_cert_get(o->st, ca->cert_id, on_cert_line, o, &err);
@@ -234,6 +258,94 @@ ca_list_show(struct ck_cli *cli, int argc, char **argv, bool show)
 	return rc;
 }
 
+struct first_cert {
+	struct ck_buf der;
+	bool found;
+};
+
+static int
+on_item(void *ctx, const struct ck_item *it)
+{
+	struct first_cert *f = ctx;
+
+	if (it->kind == CK_ITEM_CERT && !f->found) {
+		ck_buf_add(&f->der, it->der, it->der_len);
+		f->found = true;
+	}
+	return 0;
+}
+
+static int
+ca_import(struct ck_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"cert", required_argument, NULL, 'c'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"master-key", required_argument, NULL, 'm'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct ck_ca_import_opts o = {0};
+	struct first_cert fc = {CK_BUF_INIT, false};
+	struct ck_buf file = CK_BUF_INIT, key = CK_BUF_INIT;
+	const char *cert_path = NULL, *key_path = NULL;
+	struct ck_store *st = NULL;
+	struct ck_err err = {0};
+	int c, r, rc = CK_EXIT_OK;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': cert_path = optarg; break;
+		case 'k': key_path = optarg; break;
+		case 'm': o.master_key = optarg; break;
+		case 'h': usage(stdout); return CK_EXIT_OK;
+		default: usage(stderr); return CK_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc || cert_path == NULL || key_path == NULL) {
+		usage(stderr);
+		return CK_EXIT_USAGE;
+	}
+	if ((r = ck_file_read(cert_path, 1 << 20, &file, &err)) != 0 ||
+	    (r = ck_x509_ingest((const uint8_t *)file.p, file.len, NULL,
+	         on_item, &fc, &err)) != 0) {
+		rc = cli_fail(r, &err, cert_path);
+		goto out;
+	}
+	if (!fc.found) {
+		fprintf(
+		    stderr, "certkeep: %s: no certificate in it\n", cert_path);
+		rc = CK_EXIT_USAGE;
+		goto out;
+	}
+	if ((r = ck_file_read(key_path, 1 << 20, &key, &err)) != 0) {
+		rc = cli_fail(r, &err, key_path);
+		goto out;
+	}
+	o.name = argv[optind];
+	o.cert = (const uint8_t *)fc.der.p;
+	o.cert_len = fc.der.len;
+	o.key = (const uint8_t *)key.p;
+	o.key_len = key.len;
+	o.actor = cli_actor();
+	if ((rc = cli_open_store(cli, &st)) != 0)
+		goto out;
+	if ((r = ck_ca_import(st, &o, &err)) != 0) {
+		rc = cli_fail(r, &err, "ca import");
+	} else {
+		struct ca_out out = {st, false, true, false, CK_BUF_INIT, 0};
+		(void)ck_store_ca_get(st, o.name, on_ca, &out, NULL);
+		cli_flush(&out.out);
+		ck_buf_release(&out.out);
+	}
+out:
+	ck_store_free(st);
+	ck_buf_release(&fc.der);
+	ck_buf_release(&file);
+	ck_buf_release_secret(&key);
+	return rc;
+}
+
 static int
 ca_crl(struct ck_cli *cli, int argc, char **argv)
 {
@@ -307,6 +419,8 @@ ck_cmd_ca(struct ck_cli *cli, int argc, char **argv)
 		return ca_list_show(cli, argc - 1, argv + 1, true);
 	if (strcmp(argv[1], "crl") == 0)
 		return ca_crl(cli, argc - 1, argv + 1);
+	if (strcmp(argv[1], "import") == 0)
+		return ca_import(cli, argc - 1, argv + 1);
 	fprintf(stderr,
 	    "certkeep: 'ca %s' is not a command; see certkeep ca "
 	    "--help\n",
