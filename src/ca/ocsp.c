@@ -280,6 +280,17 @@ responder(struct ck_store *st, const uint8_t mk[CK_MASTER_KEY_LEN],
 		    st, ca->id, &cder, &clen, &sealed, &slen, &not_after, err);
 	p = cder;
 	*rcert = d2i_X509(NULL, &p, (long)clen);
+	/* A clock set back (or a responder made "in the future") must not
+	 * leave us signing with a certificate that is not yet valid. */
+	if (*rcert != NULL &&
+	    X509_cmp_time(X509_get0_notBefore(*rcert), &(time_t){ck_now()}) >
+	        0) {
+		X509_free(*rcert);
+		*rcert = NULL;
+		free(cder);
+		free(sealed);
+		return make_responder(st, mk, ca, rcert, rkey, err);
+	}
 	ck_buf_printf(&aad, "certkeep ocsp key:%s", ca->name);
 	if (*rcert == NULL)
 		r = ca_ossl_err(err, CK_E_PARSE, "OCSP responder certificate");
@@ -326,7 +337,7 @@ ck_ocsp_respond(struct ck_store *st, const char *ca, const char *master_key,
 	unsigned char *der = NULL;
 	int64_t now = ck_now();
 	int r = 0, len;
-	bool have_mk = false;
+	bool have_mk = false, cacheable = false;
 
 	*resp = NULL;
 	*resp_len = 0;
@@ -349,6 +360,26 @@ ck_ocsp_respond(struct ck_store *st, const char *ca, const char *master_key,
 			goto out;
 		}
 		who = e;
+	}
+	/* RFC 5019: one certificate, no nonce, so the answer can be served
+	 * from the cache until half its validity is gone. */
+	cacheable = parsed.n == 1 && !parsed.has_nonce;
+	if (cacheable) {
+		int64_t this_update;
+		uint8_t *cached;
+		size_t clen;
+
+		if ((r = ck_store_ocsp_cache_get(st, who->id,
+		         parsed.q[0].hash_alg, parsed.q[0].serial, &this_update,
+		         &cached, &clen, err)) != 0)
+			goto out;
+		if (cached != NULL && now >= this_update &&
+		    now < this_update + CK_OCSP_VALIDITY / 2) {
+			*resp = cached;
+			*resp_len = clen;
+			goto out;
+		}
+		free(cached);
 	}
 	if ((r = ck_master_key_load(
 	         ck_master_key_path(master_key), false, mk, err)) != 0)
@@ -398,6 +429,10 @@ ck_ocsp_respond(struct ck_store *st, const char *ca, const char *master_key,
 	}
 	*resp = ck_memdup(der, (size_t)len);
 	*resp_len = (size_t)len;
+	/* A cache that cannot be written costs speed, not the answer. */
+	if (cacheable)
+		(void)ck_store_ocsp_cache_put(st, who->id, parsed.q[0].hash_alg,
+		    parsed.q[0].serial, now, der, (size_t)len, NULL);
 out:
 	if (have_mk)
 		ck_cleanse(mk, sizeof(mk));

@@ -115,7 +115,8 @@ ck_cmd_revoke(struct ck_cli *cli, int argc, char **argv)
 	}
 	snprintf(detail, sizeof(detail), "CA %s, serial %s, reason %s", ca,
 	    serial, ck_crl_reason_name(reason));
-	if ((r = ck_store_event_add(
+	if ((r = ck_store_ocsp_cache_drop(st, ca_id, serial, &err)) != 0 ||
+	    (r = ck_store_event_add(
 	         st, cli_actor(), "cert.revoke", serial, detail, &err)) != 0 ||
 	    (r = ck_store_commit(st, &err)) != 0)
 		goto out;

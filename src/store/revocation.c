@@ -248,3 +248,78 @@ ck_store_responder_set(struct ck_store *st, int64_t ca_id, int64_t cert_id,
 	sqlite3_finalize(s);
 	return r;
 }
+
+int
+ck_store_ocsp_cache_get(struct ck_store *st, int64_t ca_id,
+    const char *hash_alg, const char *serial, int64_t *this_update,
+    uint8_t **der, size_t *der_len, struct ck_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	*der = NULL;
+	*der_len = 0;
+	*this_update = 0;
+	if ((r = prep(st,
+	         "SELECT this_update, der FROM ocsp_cache WHERE ca_id = $1 AND "
+	         "hash_alg = $2 AND serial = $3",
+	         &s, err)) != 0)
+		return r;
+	sqlite3_bind_int64(s, 1, ca_id);
+	sqlite3_bind_text(s, 2, hash_alg, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, serial, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*this_update = sqlite3_column_int64(s, 0);
+		*der_len = (size_t)sqlite3_column_bytes(s, 1);
+		*der = ck_memdup(sqlite3_column_blob(s, 1), *der_len);
+	} else if (rc != SQLITE_DONE) {
+		r = db_err(st, rc, err, "ocsp_cache");
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+ck_store_ocsp_cache_put(struct ck_store *st, int64_t ca_id,
+    const char *hash_alg, const char *serial, int64_t this_update,
+    const uint8_t *der, size_t der_len, struct ck_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if ((r = prep(st,
+	         "INSERT INTO ocsp_cache (ca_id, hash_alg, serial, "
+	         "this_update, "
+	         "der) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (ca_id, "
+	         "hash_alg, serial) DO UPDATE SET this_update = "
+	         "excluded.this_update, der = excluded.der",
+	         &s, err)) != 0)
+		return r;
+	sqlite3_bind_int64(s, 1, ca_id);
+	sqlite3_bind_text(s, 2, hash_alg, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, serial, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, this_update);
+	sqlite3_bind_blob(s, 5, der, (int)der_len, SQLITE_STATIC);
+	r = step_write(st, s, err, "ocsp_cache");
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+ck_store_ocsp_cache_drop(
+    struct ck_store *st, int64_t ca_id, const char *serial, struct ck_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if ((r = prep(st,
+	         "DELETE FROM ocsp_cache WHERE ca_id = $1 AND serial = $2", &s,
+	         err)) != 0)
+		return r;
+	sqlite3_bind_int64(s, 1, ca_id);
+	sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
+	r = step_write(st, s, err, "ocsp_cache");
+	sqlite3_finalize(s);
+	return r;
+}

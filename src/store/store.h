@@ -276,4 +276,16 @@ int ck_store_responder_set(struct ck_store *st, int64_t ca_id, int64_t cert_id,
     const uint8_t *key_sealed, size_t key_len, int64_t not_after,
     struct ck_err *err);
 
+/* A cached OCSP response: *der (caller frees) or NULL when none. */
+int ck_store_ocsp_cache_get(struct ck_store *st, int64_t ca_id,
+    const char *hash_alg, const char *serial, int64_t *this_update,
+    uint8_t **der, size_t *der_len, struct ck_err *err);
+/* Stores or replaces a cached OCSP response (its own transaction). */
+int ck_store_ocsp_cache_put(struct ck_store *st, int64_t ca_id,
+    const char *hash_alg, const char *serial, int64_t this_update,
+    const uint8_t *der, size_t der_len, struct ck_err *err);
+/* Forgets the cached responses for serial of ca_id (inside a transaction). */
+int ck_store_ocsp_cache_drop(
+    struct ck_store *st, int64_t ca_id, const char *serial, struct ck_err *err);
+
 #endif

@@ -36,6 +36,21 @@ openssl ocsp -issuer acme.pem -cert good.pem -no_nonce -reqout req2.der
 ck ocsp respond <req2.der >resp2.der
 openssl ocsp -respin resp2.der -issuer acme.pem -cert good.pem -CAfile chain.pem -no_nonce 2>&1 | grep -q "^good.pem: good" || fail "second answer"
 expect_eq "$(ck audit list --json | jq '[.[] | select(.action == "ocsp.responder")] | length')" 1 "responder reused"
+# Without a nonce (RFC 5019) answers come from the cache: the same bytes,
+# even with the master key away; re-signed after half their validity;
+# dropped when the certificate is revoked.
+openssl ocsp -sha256 -issuer acme.pem -cert good.pem -no_nonce -reqout req6.der
+ck ocsp respond --in req6.der --out c1.der
+mv "$CERTKEEP_MASTER_KEY_FILE" away.key
+ck ocsp respond --in req6.der --out c2.der || fail "cached answer needed the master key"
+cmp -s c1.der c2.der || fail "not served from the cache"
+mv away.key "$CERTKEEP_MASTER_KEY_FILE"
+CERTKEEP_NOW=$(( $(date +%s) + 13 * 3600 )) "$CERTKEEP" ocsp respond --in req6.der --out c3.der
+cmp -s c1.der c3.der && fail "a half-stale answer was not re-signed"
+expect_status 0 ck revoke "$(openssl x509 -in good.pem -noout -fingerprint -sha256 | sed 's/.*=//; s/://g')"
+ck ocsp respond --in req6.der | openssl ocsp -respin /dev/stdin -sha256 -issuer acme.pem -cert good.pem -CAfile chain.pem -no_nonce 2>&1 |
+	grep -q "^good.pem: revoked" || fail "cache not dropped on revocation"
+
 # Three weeks on, the responder is due and renewed.
 CERTKEEP_NOW=$(( $(date +%s) + 24 * 86400 )) "$CERTKEEP" ocsp respond --in req2.der --out resp3.der
 expect_eq "$(ck audit list --json | jq '[.[] | select(.action == "ocsp.responder")] | length')" 2 "responder renewed"
