@@ -235,8 +235,8 @@ on_ca(void *ctx, const struct ck_ca_row *ca)
 	return 0;
 }
 
-static int
-on_cert(void *ctx, const struct ck_cert_row *row)
+int
+ca_row_x509(void *ctx, const struct ck_cert_row *row)
 {
 	const unsigned char *p = row->der;
 
@@ -244,8 +244,8 @@ on_cert(void *ctx, const struct ck_cert_row *row)
 	return 0;
 }
 
-static int
-count_ca(void *ctx, const struct ck_ca_row *ca)
+int
+ca_row_count(void *ctx, const struct ck_ca_row *ca)
 {
 	(void)ca;
 	(*(int *)ctx)++;
@@ -283,7 +283,8 @@ ca_load(struct ck_store *st, const uint8_t mk[CK_MASTER_KEY_LEN],
 
 	if ((r = ck_store_ca_get(st, name, on_ca, l, err)) != 0)
 		return r;
-	if ((r = ck_store_cert_get(st, l->cert_id, on_cert, cert, err)) != 0)
+	if ((r = ck_store_cert_get(st, l->cert_id, ca_row_x509, cert, err)) !=
+	    0)
 		return r;
 	if (*cert == NULL)
 		return ck_err_set(err, CK_E_PARSE,
@@ -373,7 +374,7 @@ ck_ca_init(
 	for (int i = 0; i < (o->root_only || o->parent ? 1 : 2); i++) {
 		struct ck_buf nm = CK_BUF_INIT;
 		ck_buf_printf(&nm, "%s%s", o->name, i ? "-root" : "");
-		r = ck_store_ca_get(st, nm.p, count_ca, &n_cas, NULL);
+		r = ck_store_ca_get(st, nm.p, ca_row_count, &n_cas, NULL);
 		if (r == 0)
 			r = ck_err_set(err, CK_E_EXISTS,
 			    "a CA called '%s' exists already", nm.p);
@@ -383,7 +384,7 @@ ck_ca_init(
 	}
 	n_cas = 0;
 	/* A new master key only while there is no CA it would orphan. */
-	if ((r = ck_store_ca_list(st, count_ca, &n_cas, err)) != 0 ||
+	if ((r = ck_store_ca_list(st, ca_row_count, &n_cas, err)) != 0 ||
 	    (r = ck_master_key_load(
 	         ck_master_key_path(o->master_key), n_cas == 0, mk, err)) != 0)
 		return r;

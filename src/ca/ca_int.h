@@ -27,6 +27,10 @@ ca_loaded_release(struct ca_loaded *l)
 	ck_buf_release(&l->sealed);
 }
 
+/* Store callbacks: a certificate row's DER decoded into *(X509 **)ctx,
+ * and a count of CA rows into *(int *)ctx. */
+int ca_row_x509(void *ctx, const struct ck_cert_row *row);
+int ca_row_count(void *ctx, const struct ck_ca_row *ca);
 /* Puts OpenSSL's first queued error into err after "what: ". */
 int ca_ossl_err(struct ck_err *err, int code, const char *what);
 /* The signature digest for a CA key type (NULL for Ed25519). */

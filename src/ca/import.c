@@ -65,15 +65,6 @@ struct parent_search {
 };
 
 static int
-on_cert(void *ctx, const struct ck_cert_row *row)
-{
-	const unsigned char *p = row->der;
-
-	*(X509 **)ctx = d2i_X509(NULL, &p, (long)row->der_len);
-	return 0;
-}
-
-static int
 try_parent(void *ctx, const struct ck_ca_row *ca)
 {
 	struct parent_search *ps = ctx;
@@ -81,20 +72,12 @@ try_parent(void *ctx, const struct ck_ca_row *ca)
 
 	if (ps->parent_id != 0)
 		return 0;
-	ck_store_cert_get(ps->st, ca->cert_id, on_cert, &pc, NULL);
+	ck_store_cert_get(ps->st, ca->cert_id, ca_row_x509, &pc, NULL);
 	if (pc != NULL && X509_check_issued(pc, ps->child) == X509_V_OK &&
 	    X509_verify(ps->child, X509_get0_pubkey(pc)) == 1)
 		ps->parent_id = ca->id;
 	X509_free(pc);
 	ERR_clear_error();
-	return 0;
-}
-
-static int
-count(void *ctx, const struct ck_ca_row *ca)
-{
-	(void)ca;
-	(*(int *)ctx)++;
 	return 0;
 }
 
@@ -123,7 +106,7 @@ ck_ca_import(
 		return ck_err_set(err, CK_E_INVAL,
 		    "CA name must be 1 to 64 characters without spaces or "
 		    "slashes");
-	r = ck_store_ca_get(st, o->name, count, &n_cas, NULL);
+	r = ck_store_ca_get(st, o->name, ca_row_count, &n_cas, NULL);
 	if (r == 0)
 		return ck_err_set(err, CK_E_EXISTS,
 		    "a CA called '%s' exists already", o->name);
@@ -163,7 +146,7 @@ ck_ca_import(
 	if ((r = ck_store_ca_list(st, try_parent, &ps, err)) != 0)
 		goto out;
 	n_cas = 0;
-	if ((r = ck_store_ca_list(st, count, &n_cas, err)) != 0 ||
+	if ((r = ck_store_ca_list(st, ca_row_count, &n_cas, err)) != 0 ||
 	    (r = ck_master_key_load(
 	         ck_master_key_path(o->master_key), n_cas == 0, mk, err)) != 0)
 		goto out;

@@ -92,15 +92,6 @@ struct cas {
 };
 
 static int
-on_cert(void *ctx, const struct ck_cert_row *row)
-{
-	const unsigned char *p = row->der;
-
-	*(X509 **)ctx = d2i_X509(NULL, &p, (long)row->der_len);
-	return 0;
-}
-
-static int
 on_ca(void *ctx, const struct ck_ca_row *ca)
 {
 	struct cas *c = ctx;
@@ -110,7 +101,8 @@ on_ca(void *ctx, const struct ck_ca_row *ca)
 	c->v[c->n].id = ca->id;
 	c->v[c->n].name = ck_strdup(ca->name);
 	c->v[c->n].cert = NULL;
-	ck_store_cert_get(c->st, ca->cert_id, on_cert, &c->v[c->n].cert, NULL);
+	ck_store_cert_get(
+	    c->st, ca->cert_id, ca_row_x509, &c->v[c->n].cert, NULL);
 	c->n++;
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "x509/x509.h"
 
@@ -173,6 +174,44 @@ cli_write_file(
 		return -e;
 	}
 	return close(fd) == 0 ? 0 : -errno;
+}
+
+struct first {
+	int kind;
+	struct ck_buf *der;
+	bool found;
+};
+
+static int
+on_first(void *ctx, const struct ck_item *it)
+{
+	struct first *f = ctx;
+
+	if ((int)it->kind == f->kind && !f->found) {
+		ck_buf_add(f->der, it->der, it->der_len);
+		f->found = true;
+	}
+	return 0;
+}
+
+int
+cli_read_first(
+    const char *path, int kind, struct ck_buf *der, struct ck_err *err)
+{
+	struct ck_buf file = CK_BUF_INIT;
+	struct first f = {kind, der, false};
+	int r;
+
+	ck_buf_reset(der);
+	if ((r = ck_file_read(path, 1 << 20, &file, err)) != 0 ||
+	    (r = ck_x509_ingest((const uint8_t *)file.p, file.len, NULL,
+	         on_first, &f, err)) != 0)
+		ck_err_wrap(err, r, "%s", path);
+	else if (!f.found)
+		r = ck_err_set(err, CK_E_INVAL, "%s: no %s in it", path,
+		    ck_item_kind_name((enum ck_item_kind)kind));
+	ck_buf_release(&file);
+	return r;
 }
 
 void

@@ -61,6 +61,13 @@ int cli_exit_for(int code);
  */
 int cli_write_file(
     const char *path, const void *p, size_t n, unsigned mode, bool excl);
+/*
+ * Reads path (PEM or DER, at most 1 MiB) and puts the DER of its first item
+ * of kind (a certificate, a request) into der. CK_E_INVAL, with the reason,
+ * when the file holds none.
+ */
+int cli_read_first(
+    const char *path, int kind, struct ck_buf *der, struct ck_err *err);
 /* Writes b to stdout and empties it (for streaming large output). */
 void cli_flush(struct ck_buf *b);
 /* True when colour should be used on stdout. */

@@ -258,23 +258,6 @@ ca_list_show(struct ck_cli *cli, int argc, char **argv, bool show)
 	return rc;
 }
 
-struct first_cert {
-	struct ck_buf der;
-	bool found;
-};
-
-static int
-on_item(void *ctx, const struct ck_item *it)
-{
-	struct first_cert *f = ctx;
-
-	if (it->kind == CK_ITEM_CERT && !f->found) {
-		ck_buf_add(&f->der, it->der, it->der_len);
-		f->found = true;
-	}
-	return 0;
-}
-
 static int
 ca_import(struct ck_cli *cli, int argc, char **argv)
 {
@@ -286,8 +269,7 @@ ca_import(struct ck_cli *cli, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct ck_ca_import_opts o = {0};
-	struct first_cert fc = {CK_BUF_INIT, false};
-	struct ck_buf file = CK_BUF_INIT, key = CK_BUF_INIT;
+	struct ck_buf cert = CK_BUF_INIT, key = CK_BUF_INIT;
 	const char *cert_path = NULL, *key_path = NULL;
 	struct ck_store *st = NULL;
 	struct ck_err err = {0};
@@ -306,16 +288,8 @@ ca_import(struct ck_cli *cli, int argc, char **argv)
 		usage(stderr);
 		return CK_EXIT_USAGE;
 	}
-	if ((r = ck_file_read(cert_path, 1 << 20, &file, &err)) != 0 ||
-	    (r = ck_x509_ingest((const uint8_t *)file.p, file.len, NULL,
-	         on_item, &fc, &err)) != 0) {
-		rc = cli_fail(r, &err, cert_path);
-		goto out;
-	}
-	if (!fc.found) {
-		fprintf(
-		    stderr, "certkeep: %s: no certificate in it\n", cert_path);
-		rc = CK_EXIT_USAGE;
+	if ((r = cli_read_first(cert_path, CK_ITEM_CERT, &cert, &err)) != 0) {
+		rc = cli_fail(r, &err, NULL);
 		goto out;
 	}
 	if ((r = ck_file_read(key_path, 1 << 20, &key, &err)) != 0) {
@@ -323,8 +297,8 @@ ca_import(struct ck_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	o.name = argv[optind];
-	o.cert = (const uint8_t *)fc.der.p;
-	o.cert_len = fc.der.len;
+	o.cert = (const uint8_t *)cert.p;
+	o.cert_len = cert.len;
 	o.key = (const uint8_t *)key.p;
 	o.key_len = key.len;
 	o.actor = cli_actor();
@@ -340,8 +314,7 @@ ca_import(struct ck_cli *cli, int argc, char **argv)
 	}
 out:
 	ck_store_free(st);
-	ck_buf_release(&fc.der);
-	ck_buf_release(&file);
+	ck_buf_release(&cert);
 	ck_buf_release_secret(&key);
 	return rc;
 }

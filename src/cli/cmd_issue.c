@@ -55,24 +55,6 @@ usage(FILE *f)
 	    "$CERTKEEP_PUBLIC_URL)\n");
 }
 
-/* The first CERTIFICATE REQUEST in a file (PEM or DER), as DER. */
-struct first_csr {
-	struct ck_buf der;
-	bool found;
-};
-
-static int
-on_item(void *ctx, const struct ck_item *it)
-{
-	struct first_csr *f = ctx;
-
-	if (it->kind == CK_ITEM_CSR && !f->found) {
-		ck_buf_add(&f->der, it->der, it->der_len);
-		f->found = true;
-	}
-	return 0;
-}
-
 int
 ck_cmd_issue(struct ck_cli *cli, int argc, char **argv)
 {
@@ -94,8 +76,7 @@ ck_cmd_issue(struct ck_cli *cli, int argc, char **argv)
 	};
 	struct ck_enroll_req req = {0};
 	struct ck_enroll_res res = {0};
-	struct first_csr fc = {CK_BUF_INIT, false};
-	struct ck_buf file = CK_BUF_INIT, key_pem = CK_BUF_INIT,
+	struct ck_buf csr = CK_BUF_INIT, key_pem = CK_BUF_INIT,
 	              out = CK_BUF_INIT;
 	const char *csr_path = NULL, *cn = NULL, *key_type = "ec-p256",
 	           *key_out = NULL, *out_path = NULL, *sans[MAX_SANS];
@@ -148,21 +129,13 @@ ck_cmd_issue(struct ck_cli *cli, int argc, char **argv)
 		return CK_EXIT_USAGE;
 	}
 	if (csr_path != NULL) {
-		if ((r = ck_file_read(csr_path, 1 << 20, &file, &err)) != 0 ||
-		    (r = ck_x509_ingest((const uint8_t *)file.p, file.len, NULL,
-		         on_item, &fc, &err)) != 0) {
-			rc = cli_fail(r, &err, csr_path);
+		if ((r = cli_read_first(csr_path, CK_ITEM_CSR, &csr, &err)) !=
+		    0) {
+			rc = cli_fail(r, &err, NULL);
 			goto out;
 		}
-		if (!fc.found) {
-			fprintf(stderr,
-			    "certkeep: %s: no certificate request in it\n",
-			    csr_path);
-			rc = CK_EXIT_USAGE;
-			goto out;
-		}
-		req.csr = (const uint8_t *)fc.der.p;
-		req.csr_len = fc.der.len;
+		req.csr = (const uint8_t *)csr.p;
+		req.csr_len = csr.len;
 	} else {
 		if (access(key_out, F_OK) == 0) {
 			fprintf(stderr,
@@ -212,8 +185,7 @@ out:
 	ck_enroll_res_release(&res);
 	ck_store_free(st);
 	free(made_csr);
-	ck_buf_release(&fc.der);
-	ck_buf_release(&file);
+	ck_buf_release(&csr);
 	ck_buf_release_secret(&key_pem);
 	ck_buf_release(&out);
 	return rc;
