@@ -10,7 +10,7 @@
 
 BUILD ?= release
 B := build/$(BUILD)
-PKGS := libcrypto libssl sqlite3
+PKGS := libcrypto libssl sqlite3 libevent libevent_openssl libevent_pthreads inih jansson
 CC ?= cc
 ifeq ($(CC),cc)
 CC := gcc
