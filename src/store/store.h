@@ -288,4 +288,74 @@ int ck_store_ocsp_cache_put(struct ck_store *st, int64_t ca_id,
 int ck_store_ocsp_cache_drop(
     struct ck_store *st, int64_t ca_id, const char *serial, struct ck_err *err);
 
+/* ---- API tokens ---- */
+
+/*
+ * A token row. The store never sees a token, only its SHA-256 (made and
+ * checked by src/auth/). Strings and bytes are borrowed, valid during the
+ * callback only.
+ */
+struct ck_token_row {
+	int64_t id;
+	const char *name;
+	const char *role; /* admin, operator, enroller, auditor */
+	const char *pattern; /* names an enroller may ask for; NULL: none */
+	const uint8_t *hash; /* SHA-256 of the token, 32 bytes */
+	int64_t created_at;
+	int64_t expires_at; /* 0: never */
+	int64_t revoked_at; /* 0: not revoked */
+	int64_t last_used_at; /* 0: never used (coarse, see ck_token_check) */
+};
+typedef int (*ck_token_cb)(void *ctx, const struct ck_token_row *t);
+
+/*
+ * Adds a token (inside a transaction) and sets *id. CK_E_EXISTS when a
+ * token not revoked has that name (or, impossibly, that hash). The role
+ * must be one of the four names; the table refuses others.
+ */
+int ck_store_token_add(struct ck_store *st, const char *name, const char *role,
+    const char *pattern, const uint8_t hash[32], int64_t created_at,
+    int64_t expires_at, int64_t *id, struct ck_err *err);
+
+/*
+ * Marks token id revoked at time at (inside a transaction). Revoking twice
+ * changes nothing: *already is set and the first time stays. CK_E_NOTFOUND
+ * when there is no such token.
+ */
+int ck_store_token_revoke(struct ck_store *st, int64_t id, int64_t at,
+    bool *already, struct ck_err *err);
+
+/*
+ * Resolves a reference typed by a person: a row id (all digits), or a name,
+ * the token not revoked first, else the newest revoked one of that name.
+ * CK_E_NOTFOUND when none matches.
+ */
+int ck_store_token_find(
+    struct ck_store *st, const char *ref, int64_t *id, struct ck_err *err);
+
+/* Token id to cb; CK_E_NOTFOUND when there is none. */
+int ck_store_token_get(struct ck_store *st, int64_t id, ck_token_cb cb,
+    void *ctx, struct ck_err *err);
+
+/*
+ * The token whose SHA-256 is hash to cb, found through the unique index
+ * on the hash (whatever its state); CK_E_NOTFOUND when there is none.
+ */
+int ck_store_token_by_hash(struct ck_store *st, const uint8_t hash[32],
+    ck_token_cb cb, void *ctx, struct ck_err *err);
+
+/*
+ * Tokens by id to cb: with all, every one ever made; otherwise only those
+ * neither revoked nor expired at now.
+ */
+int ck_store_token_list(struct ck_store *st, bool all, int64_t now,
+    ck_token_cb cb, void *ctx, struct ck_err *err);
+
+/*
+ * Moves last_used_at of token id forward to at (never back). Runs inside
+ * the open transaction if there is one, else as its own statement.
+ */
+int ck_store_token_touch(
+    struct ck_store *st, int64_t id, int64_t at, struct ck_err *err);
+
 #endif
