@@ -35,6 +35,7 @@ static const struct {
     {"issue", ck_cmd_issue, "issue a certificate from a built-in CA"},
     {"revoke", ck_cmd_revoke, "revoke a certificate a built-in CA issued"},
     {"ocsp", ck_cmd_ocsp, "answer an OCSP request for the built-in CAs"},
+    {"token", ck_cmd_token, "make, list and revoke API bearer tokens"},
 };
 
 static void

@@ -47,6 +47,7 @@ int ck_cmd_ca(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_issue(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_revoke(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_ocsp(struct ck_cli *cli, int argc, char **argv);
+int ck_cmd_token(struct ck_cli *cli, int argc, char **argv);
 
 /* Opens the store named by --db, printing the reason on failure. */
 int cli_open_store(struct ck_cli *cli, struct ck_store **st);
