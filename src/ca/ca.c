@@ -273,30 +273,44 @@ ca_unseal_key(const uint8_t mk[CK_MASTER_KEY_LEN], const char *aad,
 	return *key ? 0 : ca_ossl_err(err, CK_E_CRYPTO, "sealed key");
 }
 
+/* The CA certificate's row: DER for the signer, revocation for the caller. */
+struct cert_row {
+	struct ck_buf der;
+	int64_t revoked_at;
+};
+
+static int
+on_ca_cert(void *ctx, const struct ck_cert_row *row)
+{
+	struct cert_row *c = ctx;
+
+	ck_buf_add(&c->der, row->der, row->der_len);
+	c->revoked_at = row->revoked_at;
+	return 0;
+}
+
 int
 ca_load(struct ck_store *st, const uint8_t mk[CK_MASTER_KEY_LEN],
     const char *name, struct ca_loaded *l, X509 **cert, EVP_PKEY **key,
     struct ck_err *err)
 {
+	struct cert_row row = {CK_BUF_INIT, 0};
 	char aad[300];
 	int r;
 
 	if ((r = ck_store_ca_get(st, name, on_ca, l, err)) != 0)
 		return r;
-	if ((r = ck_store_cert_get(st, l->cert_id, ca_row_x509, cert, err)) !=
-	    0)
-		return r;
-	if (*cert == NULL)
-		return ck_err_set(err, CK_E_PARSE,
-		    "CA '%s': stored certificate does not parse", name);
+	if ((r = ck_store_cert_get(st, l->cert_id, on_ca_cert, &row, err)) != 0)
+		goto out;
+	l->revoked_at = row.revoked_at;
 	snprintf(aad, sizeof(aad), "certkeep ca key:%s", name);
-	if ((r = ca_unseal_key(mk, aad, (const uint8_t *)l->sealed.p,
-	         l->sealed.len, key, err)) != 0)
-		return ck_err_wrap(err, r, "CA '%s'", name);
-	if (X509_check_private_key(*cert, *key) != 1)
-		return ca_ossl_err(
-		    err, CK_E_CRYPTO, "CA key does not match its certificate");
-	return 0;
+	if ((r = ca_signer_open(mk, aad, (const uint8_t *)l->sealed.p,
+	         l->sealed.len, (const uint8_t *)row.der.p, row.der.len, true,
+	         cert, key, err)) != 0)
+		ck_err_wrap(err, r, "CA '%s'", name);
+out:
+	ck_buf_release(&row.der);
+	return r;
 }
 
 /* Records one CA: certificate into the inventory, then the CA row. */

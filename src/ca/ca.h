@@ -151,6 +151,14 @@ int ck_ca_sign(struct ck_store *st, const struct ck_sign_req *req,
     uint8_t **der, size_t *der_len, int64_t *ca_id, int64_t *ca_cert_id,
     struct ck_err *err);
 
+/*
+ * Forgets the CA and OCSP responder keys and master keys that signing keeps
+ * decoded in memory (see src/ca/keycache.c), wiping them. Runs by itself at
+ * exit; tests call it to start cold. Safe to call from any thread, but keys
+ * in use by a signing call are freed when that call ends.
+ */
+void ck_ca_cache_clear(void);
+
 /* ---- keys and requests made by certkeep ---- */
 
 /*

@@ -17,6 +17,7 @@ struct ca_loaded {
 	int64_t id, cert_id;
 	char *key_type;
 	struct ck_buf sealed;
+	int64_t revoked_at; /* of the CA certificate; 0 when it is not */
 };
 
 static inline void
@@ -45,10 +46,33 @@ int ca_unseal_key(const uint8_t mk[CK_MASTER_KEY_LEN], const char *aad,
     const uint8_t *sealed, size_t len, EVP_PKEY **key, struct ck_err *err);
 /*
  * Opens CA name with the master key mk: *cert and *key are the caller's
- * (X509_free, EVP_PKEY_free) and l is filled.
+ * (X509_free, EVP_PKEY_free; shared with the cache of keycache.c, so they
+ * must not be changed) and l is filled. Decodes only on first use.
  */
 int ca_load(struct ck_store *st, const uint8_t mk[CK_MASTER_KEY_LEN],
     const char *name, struct ca_loaded *l, X509 **cert, EVP_PKEY **key,
+    struct ck_err *err);
+
+/* ---- keycache.c ---- */
+
+/*
+ * The master key at path (already resolved by ck_master_key_path), read
+ * from the file once and again only when the file changes. Errors are
+ * those of ck_master_key_load(). The caller wipes mk.
+ */
+int ca_master_key(
+    const char *path, uint8_t mk[CK_MASTER_KEY_LEN], struct ck_err *err);
+
+/*
+ * A signer: the certificate cert_der and the key sealed under mk with aad,
+ * decoded once per process for these exact bytes. With check_match the key
+ * must belong to the certificate. *cert and *key are counted references
+ * for the caller (X509_free, EVP_PKEY_free) to objects shared between
+ * threads: use them, never change them.
+ */
+int ca_signer_open(const uint8_t mk[CK_MASTER_KEY_LEN], const char *aad,
+    const uint8_t *sealed, size_t sealed_len, const uint8_t *cert_der,
+    size_t cert_len, bool check_match, X509 **cert, EVP_PKEY **key,
     struct ck_err *err);
 
 #endif

@@ -175,8 +175,7 @@ ck_ca_crl(struct ck_store *st, const char *ca, const char *master_key,
 		return 0;
 	free(*der);
 	*der = NULL;
-	if ((r = ck_master_key_load(
-	         ck_master_key_path(master_key), false, mk, err)) != 0)
+	if ((r = ca_master_key(ck_master_key_path(master_key), mk, err)) != 0)
 		return r;
 	r = build_crl(st, mk, ca, number + 1, now, der, der_len, &id, err);
 	ck_cleanse(mk, sizeof(mk));

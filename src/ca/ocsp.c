@@ -255,7 +255,6 @@ responder(struct ck_store *st, const uint8_t mk[CK_MASTER_KEY_LEN],
 	uint8_t *cder = NULL, *sealed = NULL;
 	size_t clen, slen;
 	int64_t not_after;
-	const unsigned char *p;
 	struct ck_buf aad = CK_BUF_INIT;
 	int r;
 
@@ -270,28 +269,25 @@ responder(struct ck_store *st, const uint8_t mk[CK_MASTER_KEY_LEN],
 	if (r != 0)
 		return ck_store_responder_get(
 		    st, ca->id, &cder, &clen, &sealed, &slen, &not_after, err);
-	p = cder;
-	*rcert = d2i_X509(NULL, &p, (long)clen);
-	/* A clock set back (or a responder made "in the future") must not
-	 * leave us signing with a certificate that is not yet valid. */
-	if (*rcert != NULL &&
-	    X509_cmp_time(X509_get0_notBefore(*rcert), &(time_t){ck_now()}) >
-	        0) {
-		X509_free(*rcert);
-		*rcert = NULL;
-		free(cder);
-		free(sealed);
-		return make_responder(st, mk, ca, rcert, rkey, err);
-	}
 	ck_buf_printf(&aad, "certkeep ocsp key:%s", ca->name);
-	if (*rcert == NULL)
-		r = ca_ossl_err(err, CK_E_PARSE, "OCSP responder certificate");
-	else
-		r = ca_unseal_key(mk, aad.p, sealed, slen, rkey, err);
+	r = ca_signer_open(
+	    mk, aad.p, sealed, slen, cder, clen, false, rcert, rkey, err);
 	ck_buf_release(&aad);
 	free(cder);
 	free(sealed);
-	return r;
+	if (r != 0)
+		return r;
+	/* A clock set back (or a responder made "in the future") must not
+	 * leave us signing with a certificate that is not yet valid. */
+	if (X509_cmp_time(X509_get0_notBefore(*rcert), &(time_t){ck_now()}) >
+	    0) {
+		X509_free(*rcert);
+		EVP_PKEY_free(*rkey);
+		*rcert = NULL;
+		*rkey = NULL;
+		return make_responder(st, mk, ca, rcert, rkey, err);
+	}
+	return 0;
 }
 
 static int
@@ -373,8 +369,7 @@ ck_ocsp_respond(struct ck_store *st, const char *ca, const char *master_key,
 		}
 		free(cached);
 	}
-	if ((r = ck_master_key_load(
-	         ck_master_key_path(master_key), false, mk, err)) != 0)
+	if ((r = ca_master_key(ck_master_key_path(master_key), mk, err)) != 0)
 		goto out;
 	have_mk = true;
 	if ((r = responder(st, mk, who, &rcert, &rkey, err)) != 0)

@@ -121,13 +121,6 @@ time_of(const ASN1_TIME *t)
 	return (int64_t)timegm(&tm);
 }
 
-static int
-ca_revoked(void *ctx, const struct ck_cert_row *row)
-{
-	*(int64_t *)ctx = row->revoked_at;
-	return 0;
-}
-
 int
 ck_ca_sign(struct ck_store *st, const struct ck_sign_req *req, uint8_t **der,
     size_t *der_len, int64_t *ca_id, int64_t *ca_cert_id, struct ck_err *err)
@@ -179,22 +172,16 @@ ck_ca_sign(struct ck_store *st, const struct ck_sign_req *req, uint8_t **der,
 	if ((r = subject_from(xreq, p, &subject, err)) != 0)
 		goto out;
 	/* The CA. */
-	if ((r = ck_master_key_load(
-	         ck_master_key_path(req->master_key), false, mk, err)) != 0)
+	if ((r = ca_master_key(ck_master_key_path(req->master_key), mk, err)) !=
+	    0)
 		goto out;
 	have_mk = true;
 	if ((r = ca_load(st, mk, req->ca, &ca, &cacert, &cakey, err)) != 0)
 		goto out;
-	{
-		int64_t revoked_at = 0;
-		if ((r = ck_store_cert_get(
-		         st, ca.cert_id, ca_revoked, &revoked_at, err)) != 0)
-			goto out;
-		if (revoked_at != 0) {
-			r = ck_err_set(err, CK_E_PERM,
-			    "CA '%s' is revoked; it issues nothing", req->ca);
-			goto out;
-		}
+	if (ca.revoked_at != 0) {
+		r = ck_err_set(err, CK_E_PERM,
+		    "CA '%s' is revoked; it issues nothing", req->ca);
+		goto out;
 	}
 	ca_end = time_of(X509_get0_notAfter(cacert));
 	if (ca_end <= now) {
