@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "ca/ca.h"
+#include "x509/x509.h"
 
 /* What is needed of an existing CA; release with ca_loaded_release(). */
 struct ca_loaded {
@@ -52,6 +53,41 @@ int ca_unseal_key(const uint8_t mk[CK_MASTER_KEY_LEN], const char *aad,
 int ca_load(struct ck_store *st, const uint8_t mk[CK_MASTER_KEY_LEN],
     const char *name, struct ca_loaded *l, X509 **cert, EVP_PKEY **key,
     struct ck_err *err);
+
+/* ---- request.c ---- */
+
+/*
+ * A certificate request whose self-signature verifies, as the CA uses it:
+ * the subject, the SubjectPublicKeyInfo as bytes, and what the profile
+ * checks. Release with ca_request_release().
+ */
+struct ca_request {
+	void *fast; /* owned parse (request.c), or NULL */
+	X509_REQ *slow; /* owned, when the reference reader was needed */
+	const X509_NAME *subject; /* borrowed from fast or slow */
+	X509_ALGOR *key_alg; /* idem */
+	const unsigned char *key; /* the subjectPublicKey bits, idem */
+	int key_len;
+	char *cn; /* owned, or NULL */
+	struct ck_san *sans; /* owned */
+	size_t n_sans;
+	char key_type[CK_KEY_TYPE_MAX];
+	int key_bits;
+	char curve[CK_CURVE_MAX];
+};
+
+/*
+ * Reads and checks the request der: CK_E_PARSE or CK_E_TOO_LARGE for
+ * what cannot be read, CK_E_INVAL when its signature does not verify, with
+ * the reasons of ck_x509_csr_parse(). Decodes no key through OpenSSL's
+ * decoders for EC (P-256, P-384, P-521), RSA and Ed25519 requests.
+ */
+int ca_request_read(
+    const uint8_t *der, size_t len, struct ca_request *q, struct ck_err *err);
+void ca_request_release(struct ca_request *q);
+/* Puts the request's SubjectPublicKeyInfo into x as bytes (no decode). */
+int ca_request_set_pubkey(
+    const struct ca_request *q, X509 *x, struct ck_err *err);
 
 /* ---- keycache.c ---- */
 

@@ -32,10 +32,9 @@ field_allowed(const char *list, const char *sn)
 
 /* The subject: the profile's attributes copied from the request. */
 static int
-subject_from(X509_REQ *req, const struct ck_profile *p, X509_NAME **out,
+subject_from(const X509_NAME *in, const struct ck_profile *p, X509_NAME **out,
     struct ck_err *err)
 {
-	const X509_NAME *in = X509_REQ_get_subject_name(req);
 	X509_NAME *n = X509_NAME_new();
 
 	for (int i = 0; i < X509_NAME_entry_count(in); i++) {
@@ -72,7 +71,7 @@ san_bit(enum ck_san_type t)
 
 /* The SAN extension text ("DNS:a,IP:1.2.3.4"), refusing forbidden types. */
 static int
-sans_text(const struct ck_csr *csr, const struct ck_profile *p,
+sans_text(const struct ca_request *csr, const struct ck_profile *p,
     struct ck_buf *out, struct ck_err *err)
 {
 	static const char *const conf[] = {"DNS", "IP", "email", "URI"};
@@ -128,13 +127,11 @@ ck_ca_sign(struct ck_store *st, const struct ck_sign_req *req, uint8_t **der,
 	const struct ck_profile *p = req->profile;
 	uint8_t mk[CK_MASTER_KEY_LEN];
 	struct ca_loaded ca = {0};
-	struct ck_csr *csr = NULL;
+	struct ca_request csr = {0};
 	struct ck_buf sans = CK_BUF_INIT, tmp = CK_BUF_INIT;
 	X509 *cacert = NULL, *x = NULL;
 	EVP_PKEY *cakey = NULL;
-	X509_REQ *xreq = NULL;
 	X509_NAME *subject = NULL;
-	const unsigned char *q;
 	unsigned char *out = NULL;
 	int64_t now = ck_now(), end, ca_end;
 	int r, max, len, days;
@@ -143,16 +140,11 @@ ck_ca_sign(struct ck_store *st, const struct ck_sign_req *req, uint8_t **der,
 	*der = NULL;
 	*der_len = 0;
 	/* The request itself. */
-	if ((r = ck_x509_csr_parse(req->csr, req->csr_len, &csr, err)) != 0)
+	if ((r = ca_request_read(req->csr, req->csr_len, &csr, err)) != 0)
 		goto out;
-	if (!csr->signature_ok) {
-		r = ck_err_set(err, CK_E_INVAL,
-		    "certificate request: signature does not verify");
-		goto out;
-	}
 	if ((r = ck_profile_check_key(
-	         p, csr->key_type, csr->key_bits, csr->curve, err)) != 0 ||
-	    (r = sans_text(csr, p, &sans, err)) != 0)
+	         p, csr.key_type, csr.key_bits, csr.curve, err)) != 0 ||
+	    (r = sans_text(&csr, p, &sans, err)) != 0)
 		goto out;
 	max = ck_profile_max_days(p, now);
 	days = req->days > 0 ? req->days : max;
@@ -164,12 +156,7 @@ ck_ca_sign(struct ck_store *st, const struct ck_sign_req *req, uint8_t **der,
 		    p->name, max, days);
 		goto out;
 	}
-	q = req->csr;
-	if ((xreq = d2i_X509_REQ(NULL, &q, (long)req->csr_len)) == NULL) {
-		r = ca_ossl_err(err, CK_E_PARSE, "certificate request");
-		goto out;
-	}
-	if ((r = subject_from(xreq, p, &subject, err)) != 0)
+	if ((r = subject_from(csr.subject, p, &subject, err)) != 0)
 		goto out;
 	/* The CA. */
 	if ((r = ca_master_key(ck_master_key_path(req->master_key), mk, err)) !=
@@ -216,11 +203,14 @@ ck_ca_sign(struct ck_store *st, const struct ck_sign_req *req, uint8_t **der,
 	if (!X509_set_version(x, 2) || !X509_set_subject_name(x, subject) ||
 	    !X509_set_issuer_name(x, X509_get_subject_name(cacert)) ||
 	    !ASN1_TIME_set(X509_getm_notBefore(x), (time_t)(now - 60)) ||
-	    !ASN1_TIME_set(X509_getm_notAfter(x), (time_t)end) ||
-	    !X509_set_pubkey(x, X509_REQ_get0_pubkey(xreq))) {
+	    !ASN1_TIME_set(X509_getm_notAfter(x), (time_t)end)) {
 		r = ca_ossl_err(err, CK_E_CRYPTO, "certificate");
 		goto out;
 	}
+	/* The request's key bytes as they are: decoding and re-encoding the
+	 * key would cost several signatures. */
+	if ((r = ca_request_set_pubkey(&csr, x, err)) != 0)
+		goto out;
 	if ((r = ca_add_ext(x, cacert, NID_basic_constraints,
 	         p->ca ? "critical,CA:TRUE,pathlen:0" : "critical,CA:FALSE",
 	         err)) != 0 ||
@@ -272,8 +262,7 @@ out:
 	ck_buf_release(&sans);
 	ck_buf_release(&tmp);
 	ca_loaded_release(&ca);
-	ck_csr_free(csr);
-	X509_REQ_free(xreq);
+	ca_request_release(&csr);
 	X509_NAME_free(subject);
 	X509_free(cacert);
 	X509_free(x);
