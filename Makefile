@@ -33,7 +33,7 @@ ALL_CFLAGS := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
 LDLIBS := $(PKG_LIBS) -lpthread -lm
 
 LIB_SRC := $(sort $(filter-out src/cli/main.c,$(wildcard src/*/*.c)))
-LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/migrations.o
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/migrations.o $(B)/gen/openapi.o
 MIGRATIONS := $(sort $(wildcard src/store/migrations/*.sql))
 UNIT_SRC := $(sort $(wildcard tests/unit/*/*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -51,6 +51,13 @@ $(B)/gen/migrations.c: $(MIGRATIONS) scripts/embed-sql
 	sh scripts/embed-sql $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
 $(B)/gen/migrations.o: $(B)/gen/migrations.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/gen/openapi.c: docs/openapi.yaml scripts/embed-text
+	@mkdir -p $(dir $@)
+	sh scripts/embed-text ck_api_openapi_yaml $< > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/openapi.o: $(B)/gen/openapi.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/libcertkeep.a: $(LIB_OBJ)
@@ -107,9 +114,12 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -Ibuild/fuzz/gen -g -O1 \
 build/fuzz/gen/migrations.c: $(MIGRATIONS) scripts/embed-sql
 	@mkdir -p $(dir $@)
 	sh scripts/embed-sql $(MIGRATIONS) > $@
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) build/fuzz/gen/migrations.c
+build/fuzz/gen/openapi.c: docs/openapi.yaml scripts/embed-text
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) build/fuzz/gen/migrations.c $(LDLIBS)
+	sh scripts/embed-text ck_api_openapi_yaml $< > $@
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) build/fuzz/gen/migrations.c build/fuzz/gen/openapi.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) build/fuzz/gen/migrations.c build/fuzz/gen/openapi.c $(LDLIBS)
 fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
 	  mkdir -p build/fuzz/corpus/$$n; \

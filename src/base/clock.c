@@ -178,3 +178,11 @@ ck_duration_parse(const char *s, int64_t *out)
 	*out = (int64_t)v * mult;
 	return 0;
 }
+
+int64_t
+ck_days_left(int64_t t, int64_t now)
+{
+	int64_t d = t - now;
+
+	return d >= 0 ? d / 86400 : -((-d + 86399) / 86400);
+}

@@ -28,4 +28,7 @@ int ck_time_parse(const char *s, int64_t *out);
  */
 int ck_duration_parse(const char *s, int64_t *out);
 
+/* Days from now to t, rounded toward minus infinity. */
+int64_t ck_days_left(int64_t t, int64_t now);
+
 #endif

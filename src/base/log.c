@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "base/buf.h"
 #include "base/clock.h"
@@ -13,6 +14,48 @@
 
 static enum ck_log_level min_level = CK_LOG_INFO;
 static const char *names[] = {"debug", "info", "warn", "error"};
+static bool to_syslog;
+
+void
+ck_log_to_syslog(bool on)
+{
+	if (on && !to_syslog)
+		openlog("certkeep", LOG_PID, LOG_DAEMON);
+	to_syslog = on;
+}
+
+bool
+ck_log_enabled(enum ck_log_level lvl)
+{
+	return lvl >= min_level;
+}
+
+/* One line out: syslog takes it without the time (it adds its own). */
+static void
+emit(enum ck_log_level lvl, const char *ts, struct ck_buf *line)
+{
+	static const int prio[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};
+
+	if (to_syslog)
+		syslog(prio[lvl], "%s", line->p);
+	else
+		fprintf(
+		    stderr, "time=%s level=%s %s\n", ts, names[lvl], line->p);
+}
+
+void
+ck_log_fields(enum ck_log_level lvl, const char *fields)
+{
+	char ts[CK_TIME_STR_MAX];
+	struct ck_buf line = CK_BUF_INIT;
+
+	if (lvl < min_level)
+		return;
+	ck_time_format(ck_now(), ts);
+	ck_buf_adds(&line, fields);
+	emit(lvl, ts, &line);
+	ck_buf_release(&line);
+}
 
 void
 ck_log_set_level(enum ck_log_level lvl)
@@ -44,15 +87,15 @@ ck_log(enum ck_log_level lvl, const char *fmt, ...)
 	ck_buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
 	ck_time_format(ck_now(), ts);
-	ck_buf_printf(&line, "time=%s level=%s msg=\"", ts, names[lvl]);
+	ck_buf_adds(&line, "msg=\"");
 	for (size_t i = 0; i < msg.len; i++) {
 		char c = msg.p[i];
 		if (c == '"' || c == '\\')
 			ck_buf_addc(&line, '\\');
 		ck_buf_addc(&line, c == '\n' ? ' ' : c);
 	}
-	ck_buf_adds(&line, "\"\n");
-	fputs(line.p, stderr);
+	ck_buf_addc(&line, '"');
+	emit(lvl, ts, &line);
 	ck_buf_release(&msg);
 	ck_buf_release(&line);
 }

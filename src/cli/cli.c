@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "x509/x509.h"
@@ -35,6 +36,7 @@ static const struct {
     {"issue", ck_cmd_issue, "issue a certificate from a built-in CA"},
     {"revoke", ck_cmd_revoke, "revoke a certificate a built-in CA issued"},
     {"ocsp", ck_cmd_ocsp, "answer an OCSP request for the built-in CAs"},
+    {"serve", ck_cmd_serve, "run the daemon: REST API, OCSP, CRL, metrics"},
     {"token", ck_cmd_token, "make, list and revoke API bearer tokens"},
 };
 
@@ -287,7 +289,5 @@ cli_actor(void)
 int64_t
 cli_days_left(int64_t t, int64_t now)
 {
-	int64_t d = t - now;
-
-	return d >= 0 ? d / 86400 : -((-d + 86399) / 86400);
+	return ck_days_left(t, now);
 }

@@ -47,6 +47,7 @@ int ck_cmd_ca(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_issue(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_revoke(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_ocsp(struct ck_cli *cli, int argc, char **argv);
+int ck_cmd_serve(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_token(struct ck_cli *cli, int argc, char **argv);
 
 /* Opens the store named by --db, printing the reason on failure. */
@@ -78,8 +79,6 @@ void cli_key_desc(
     const char *type, int bits, const char *curve, char *out, size_t cap);
 /* The CN of an RFC 4514 name, or the whole name when there is none. */
 void cli_dn_short(const char *dn, char *out, size_t cap);
-/* Appends the JSON object of one row (the `list --json` schema). */
-void cli_row_json(const struct ck_cert_row *r, int64_t now, struct ck_buf *o);
 /* "cli:<user>": who an audit event from the command line is by. */
 const char *cli_actor(void);
 /* Days from now to t, rounded toward minus infinity. */

@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "ca/ca.h"
+#include "lifecycle/revoke.h"
 
 static void
 usage(FILE *f)
@@ -28,22 +29,6 @@ usage(FILE *f)
 	    "time\nand reason.\n");
 }
 
-struct state {
-	int64_t revoked_at;
-	int reason;
-	char *subject;
-};
-
-static int
-on_row(void *ctx, const struct ck_cert_row *r)
-{
-	struct state *s = ctx;
-
-	s->revoked_at = r->revoked_at;
-	s->subject = strdup(r->subject);
-	return 0;
-}
-
 int
 ck_cmd_revoke(struct ck_cli *cli, int argc, char **argv)
 {
@@ -56,13 +41,9 @@ ck_cmd_revoke(struct ck_cli *cli, int argc, char **argv)
 	const char *master_key = NULL;
 	struct ck_store *st = NULL;
 	struct ck_err err = {0};
-	struct state s = {0};
-	int64_t id, ca_id, now = ck_now();
-	char *serial = NULL, *ca = NULL, detail[256];
-	uint8_t *crl = NULL;
-	size_t crl_len;
-	bool already, tx = false;
-	int c, r = 0, rc, reason = 0;
+	struct ck_revoke_res res;
+	int64_t id;
+	int c, r = 0, rc = CK_EXIT_OK, reason = 0;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -85,60 +66,27 @@ ck_cmd_revoke(struct ck_cli *cli, int argc, char **argv)
 	if ((rc = cli_open_store(cli, &st)) != 0)
 		return rc;
 	if ((r = ck_store_cert_find(st, argv[optind], &id, &err)) != 0 ||
-	    (r = ck_store_issued_by(st, id, &ca_id, &serial, &err)) != 0)
-		goto out;
-	if (ca_id == 0) {
-		r = ck_err_set(&err, CK_E_INVAL,
-		    "certificate %lld was not issued by a built-in CA; revoke "
-		    "it through the CA that issued it",
-		    (long long)id);
+	    (r = ck_revoke(
+	         st, id, reason, cli_actor(), master_key, &res, &err)) != 0) {
+		rc = cli_fail(r, &err, "revoke");
 		goto out;
 	}
-	if ((r = ck_store_ca_name(st, ca_id, &ca, &err)) != 0 ||
-	    (r = ck_store_cert_get(st, id, on_row, &s, &err)) != 0)
-		goto out;
-	if ((r = ck_store_begin(st, &err)) != 0)
-		goto out;
-	tx = true;
-	if ((r = ck_store_cert_revoke(st, id, now, reason, &already, &err)) !=
-	    0)
-		goto out;
-	if (already) {
+	if (res.already) {
 		char t[CK_TIME_STR_MAX];
-		ck_store_rollback(st);
-		tx = false;
-		ck_time_format(s.revoked_at, t);
+		ck_time_format(res.revoked_at, t);
 		printf("certificate %lld was already revoked on %s; nothing "
 		       "changed\n",
 		    (long long)id, t);
 		goto out;
 	}
-	snprintf(detail, sizeof(detail), "CA %s, serial %s, reason %s", ca,
-	    serial, ck_crl_reason_name(reason));
-	if ((r = ck_store_ocsp_cache_drop(st, ca_id, serial, &err)) != 0 ||
-	    (r = ck_store_event_add(
-	         st, cli_actor(), "cert.revoke", serial, detail, &err)) != 0 ||
-	    (r = ck_store_commit(st, &err)) != 0)
-		goto out;
-	tx = false;
-	printf("revoked certificate %lld (%s), serial %s, reason %s\n",
-	    (long long)id, s.subject, serial, ck_crl_reason_name(reason));
+	printf("revoked certificate %lld, CA %s, serial %s, reason %s\n",
+	    (long long)id, res.ca, res.serial, ck_crl_reason_name(reason));
 	/* The revocation stands even if the CRL cannot be signed now; the
 	 * next `ca crl` makes it. */
-	if ((r = ck_ca_crl(st, ca, master_key, true, &crl, &crl_len, &err)) !=
-	    0) {
-		rc = cli_fail(r, &err, "revoked, but the new CRL failed");
-		r = 0;
-	}
+	if (res.crl_failed)
+		rc = cli_fail(res.crl_err.code, &res.crl_err,
+		    "revoked, but the new CRL failed");
 out:
-	if (tx)
-		ck_store_rollback(st);
-	if (r != 0)
-		rc = cli_fail(r, &err, "revoke");
-	free(crl);
-	free(serial);
-	free(ca);
-	free(s.subject);
 	ck_store_free(st);
 	return rc;
 }

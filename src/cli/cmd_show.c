@@ -5,6 +5,8 @@
  */
 #include "cli/cli.h"
 
+#include "api/api.h"
+
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,7 +138,7 @@ details(struct show *s, const struct ck_cert_row *r)
 	if (s->json) {
 		bool f = false;
 		/* The list object, with the FULL-parse fields added. */
-		cli_row_json(r, s->now, o);
+		ck_api_cert_json(r, s->now, o);
 		o->len--; /* reopen the object */
 		ck_json_kv_int(o, &f, "version", c->version);
 		json_list(o, &f, "key_usage", &c->key_usage);

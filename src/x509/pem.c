@@ -91,12 +91,42 @@ b64_decode(const char *s, size_t n, struct ck_buf *out)
 	return out->len > 0;
 }
 
+static const char b64digits[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void
+ck_base64_encode(const uint8_t *p, size_t len, struct ck_buf *out)
+{
+	const char *a = b64digits;
+
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		size_t rem = len - i;
+		char q[4];
+
+		if (rem > 1)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (rem > 2)
+			v |= p[i + 2];
+		q[0] = a[(v >> 18) & 63];
+		q[1] = a[(v >> 12) & 63];
+		q[2] = rem > 1 ? a[(v >> 6) & 63] : '=';
+		q[3] = rem > 2 ? a[v & 63] : '=';
+		ck_buf_add(out, q, 4);
+	}
+}
+
+bool
+ck_base64_decode(const char *s, size_t n, struct ck_buf *out)
+{
+	return b64_decode(s, n, out);
+}
+
 void
 ck_pem_encode(
     const char *label, const uint8_t *der, size_t len, struct ck_buf *out)
 {
-	static const char a[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *a = b64digits;
 	size_t col = 0;
 
 	ck_buf_printf(out, "-----BEGIN %s-----\n", label);

@@ -197,4 +197,30 @@ int ck_x509_verify(const uint8_t *leaf, size_t leaf_len,
 void ck_pem_encode(
     const char *label, const uint8_t *der, size_t len, struct ck_buf *out);
 
+/* Appends base64 (standard alphabet, padded, no line breaks) of p. */
+void ck_base64_encode(const uint8_t *p, size_t len, struct ck_buf *out);
+/* Decodes base64 (whitespace ignored); false when malformed or empty. */
+bool ck_base64_decode(const char *s, size_t n, struct ck_buf *out);
+
+/* The first item of kind in data (PEM or DER), as DER into out.
+ * CK_E_INVAL when there is none. */
+int ck_x509_first(const uint8_t *data, size_t len, enum ck_item_kind kind,
+    struct ck_buf *out, struct ck_err *err);
+
+/*
+ * A PKCS#12 bundle of cert (DER), its key (PEM) and the chain (PEM
+ * certificates) under password, with modern algorithms (AES-256-CBC,
+ * PBKDF2, SHA-256 MAC). out holds a secret: ck_buf_release_secret().
+ */
+int ck_x509_pkcs12_make(const uint8_t *cert, size_t cert_len,
+    const uint8_t *key_pem, size_t key_len, const uint8_t *chain_pem,
+    size_t chain_len, const char *password, const char *friendly,
+    struct ck_buf *out, struct ck_err *err);
+
+/* thisUpdate and nextUpdate (0 when absent) of the first answer in a DER
+ * OCSPResponse, for HTTP caching headers (RFC 5019). CK_E_PARSE when it is
+ * not a successful basic response. */
+int ck_x509_ocsp_resp_times(const uint8_t *der, size_t len,
+    int64_t *this_update, int64_t *next_update, struct ck_err *err);
+
 #endif

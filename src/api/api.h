@@ -1,0 +1,64 @@
+/*
+ * The front doors on the HTTP server: REST API v1 (JSON in and out,
+ * RFC 9457 problems), the public OCSP, CRL and CA certificate endpoints,
+ * health and Prometheus metrics. ck_api_routes() is the table
+ * `certkeep serve` gives to src/http; docs/openapi.yaml describes the same
+ * routes (a test keeps the two equal).
+ */
+#ifndef CK_API_H
+#define CK_API_H
+
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "http/http.h"
+#include "store/store.h"
+
+/* The route table (static). */
+void ck_api_routes(const struct ck_route **routes, size_t *n);
+
+/* The token check for ck_http_opts.authenticate (arg unused). */
+int ck_api_authenticate(void *arg, struct ck_store *st, const char *bearer,
+    int64_t now, struct ck_http_auth *out, struct ck_err *err);
+
+/* Appends the JSON object of one inventory row (the `list --json` and
+ * REST schema). */
+void ck_api_cert_json(
+    const struct ck_cert_row *r, int64_t now, struct ck_buf *o);
+
+/* The OpenAPI document served at /api/v1/openapi.yaml (generated from
+ * docs/openapi.yaml at build time). */
+extern const char ck_api_openapi_yaml[];
+
+/* Handlers, one file per resource. */
+void ck_api_healthz(struct ck_http_ctx *c);
+void ck_api_readyz(struct ck_http_ctx *c);
+void ck_api_openapi(struct ck_http_ctx *c);
+void ck_api_metrics(struct ck_http_ctx *c);
+void ck_api_certs_list(struct ck_http_ctx *c);
+void ck_api_cert_get(struct ck_http_ctx *c);
+void ck_api_cert_locations(struct ck_http_ctx *c);
+void ck_api_certs_import(struct ck_http_ctx *c);
+void ck_api_cert_revoke(struct ck_http_ctx *c);
+void ck_api_cas_list(struct ck_http_ctx *c);
+void ck_api_ca_get(struct ck_http_ctx *c);
+void ck_api_ca_issue(struct ck_http_ctx *c);
+void ck_api_ca_crl(struct ck_http_ctx *c);
+void ck_api_stats(struct ck_http_ctx *c);
+void ck_api_events(struct ck_http_ctx *c);
+void ck_api_tokens_list(struct ck_http_ctx *c);
+void ck_api_token_create(struct ck_http_ctx *c);
+void ck_api_token_revoke(struct ck_http_ctx *c);
+void ck_api_ocsp_get(struct ck_http_ctx *c);
+void ck_api_ocsp_post(struct ck_http_ctx *c);
+void ck_api_public_crl(struct ck_http_ctx *c);
+void ck_api_public_ca(struct ck_http_ctx *c);
+
+/* Shared by the handlers. */
+/* The CA called name: its id and its certificate's DER (caller frees). */
+int ck_api_ca_cert(struct ck_store *st, const char *name, int64_t *ca_id,
+    uint8_t **der, size_t *len, struct ck_err *err);
+/* Refuses a body that is not JSON: 415 sent, returns -1. */
+int ck_api_want_json(struct ck_http_ctx *c);
+
+#endif

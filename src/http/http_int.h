@@ -1,0 +1,99 @@
+/* Shared by the files of src/http only. */
+#ifndef CK_HTTP_INT_H
+#define CK_HTTP_INT_H
+
+#include <pthread.h>
+
+#include <event2/event.h>
+#include <sys/queue.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "http/http.h"
+
+#define CK_HTTP_MAX_LISTEN 8
+
+struct worker;
+
+/* A gencb argument: which worker, and whether the listener is TLS. */
+struct door {
+	struct worker *w;
+	bool tls;
+};
+
+struct worker {
+	struct ck_http_server *s;
+	int idx;
+	pthread_t th;
+	bool started;
+	struct event_base *base;
+	struct evhttp *http[2]; /* [0] TLS, [1] plain */
+	struct door door[2];
+	struct evconnlistener *lis[2][CK_HTTP_MAX_LISTEN];
+	struct evhttp_bound_socket *bound[2][CK_HTTP_MAX_LISTEN];
+	int n_lis[2];
+	struct ck_store *st;
+	atomic_int conns; /* TLS connections open in this worker */
+	bool paused; /* listeners off at max_connections */
+	int inflight; /* requests not yet answered (worker thread only) */
+	bool draining;
+	struct event *wake; /* made active from the main thread */
+	struct event *tick; /* while draining */
+	uint64_t drain_until_ns;
+	int64_t max_conns;
+	atomic_int limits_gen; /* bumped by reload: reapply limits */
+	int limits_seen;
+};
+
+struct ck_http_server {
+	const struct ck_config *cfg; /* borrowed from the caller */
+	struct ck_config reloaded; /* limits and log level from SIGHUP */
+	bool have_reloaded;
+	pthread_mutex_t cfg_mu;
+	struct ck_http_opts o;
+	SSL_CTX *ssl; /* current; swapped under ssl_mu on reload */
+	pthread_mutex_t ssl_mu;
+	char cert_path[1024], key_path[1024];
+	struct worker *w;
+	int n_workers;
+	int port[2];
+	int lport[2][CK_HTTP_MAX_LISTEN];
+	struct ck_http_route_stats *stats; /* n_routes + 1 */
+	atomic_int stopping;
+	int64_t limits[4]; /* header, body, request timeout, idle timeout */
+};
+
+/* Per request, freed when the exchange ends (request.c). */
+struct ck_http_stream {
+	ck_http_next_fn next;
+	void (*done)(void *state);
+	void *state;
+};
+
+struct reqctx {
+	struct ck_http_ctx c;
+	struct ck_route_match m;
+	struct worker *w;
+	uint64_t start_ns;
+	struct evkeyvalq query;
+	bool query_parsed;
+	char *body;
+	size_t body_len;
+	size_t bytes_out;
+	int status;
+	bool replied;
+	struct ck_http_stream stream;
+};
+
+void ck_http_dispatch(struct evhttp_request *req, void *arg);
+/* Ends an exchange: metrics, access log, in-flight count, frees rc. */
+void ck_http_finish(struct reqctx *rc);
+/* The limits as they are now (after reloads). */
+void ck_http_limits(struct ck_http_server *s, int64_t out[5]);
+/* Applies limits changed by a reload (in the worker thread). */
+void ck_http_worker_refresh(struct worker *w);
+
+#endif
