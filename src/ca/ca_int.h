@@ -89,6 +89,11 @@ void ca_request_release(struct ca_request *q);
 int ca_request_set_pubkey(
     const struct ca_request *q, X509 *x, struct ck_err *err);
 
+/* ---- ocsp.c ---- */
+
+/* Forgets what OCSP keeps of the CA certificates (for ck_ca_cache_clear). */
+void ca_ocsp_cache_clear(void);
+
 /* ---- keycache.c ---- */
 
 /*

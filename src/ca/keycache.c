@@ -77,6 +77,7 @@ ck_ca_cache_clear(void)
 		ck_cleanse(&masters[i], sizeof(masters[i]));
 	}
 	pthread_mutex_unlock(&lock);
+	ca_ocsp_cache_clear();
 	/* Freed outside the lock: another thread may hold references. */
 	for (int i = 0; i < MAX_SIGNERS; i++)
 		if (old[i].aad != NULL)

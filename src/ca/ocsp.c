@@ -6,6 +6,7 @@
 #include "ca/ca.h"
 #include "ca/ca_int.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -30,15 +31,19 @@ serial_hex(const ASN1_INTEGER *sn, char *out, size_t cap)
 	out[o] = '\0';
 }
 
-int
-ck_ocsp_request_parse(const uint8_t *der, size_t len,
-    struct ck_ocsp_request *out, struct ck_err *err)
+/* Parses der into out and, when keep is not NULL, hands the decoded
+ * request to the caller (OCSP_REQUEST_free) so that it is read once. */
+static int
+parse_request(const uint8_t *der, size_t len, struct ck_ocsp_request *out,
+    OCSP_REQUEST **keep, struct ck_err *err)
 {
 	const unsigned char *p = der;
 	OCSP_REQUEST *req;
 	int n, r = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (keep != NULL)
+		*keep = NULL;
 	if (len > 65536)
 		return ck_err_set(
 		    err, CK_E_TOO_LARGE, "OCSP request too large");
@@ -74,16 +79,98 @@ ck_ocsp_request_parse(const uint8_t *der, size_t len,
 	}
 	out->has_nonce =
 	    OCSP_REQUEST_get_ext_by_NID(req, NID_id_pkix_OCSP_Nonce, -1) >= 0;
-	OCSP_REQUEST_free(req);
+	if (r == 0 && keep != NULL)
+		*keep = req;
+	else
+		OCSP_REQUEST_free(req);
 	ERR_clear_error();
 	return r;
 }
 
-/* Every CA, with its certificate, to find the one a CertID names. */
+int
+ck_ocsp_request_parse(const uint8_t *der, size_t len,
+    struct ck_ocsp_request *out, struct ck_err *err)
+{
+	return parse_request(der, len, out, NULL, err);
+}
+
+/*
+ * What a CertID is matched against: each CA's subject Name (DER) and public
+ * key bits. Reading them means decoding the CA certificate, whose key
+ * decode costs more than signing an answer, so they are kept per process,
+ * found again by the CA's certificate row and sealed key. The sealed key
+ * (random nonce and ciphertext) tells two databases' CAs apart.
+ */
+struct ca_ids {
+	uint8_t *sealed;
+	size_t sealed_len;
+	int64_t cert_id;
+	struct ck_buf name; /* DER */
+	struct ck_buf key; /* subjectPublicKey bits */
+};
+
+#define MAX_IDS 64
+static pthread_mutex_t ids_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ca_ids ids[MAX_IDS];
+static int ids_next;
+
+static void
+ids_release(struct ca_ids *m)
+{
+	free(m->sealed);
+	ck_buf_release(&m->name);
+	ck_buf_release(&m->key);
+	memset(m, 0, sizeof(*m));
+}
+
+/*
+ * The responder in use per CA (found by its sealed key, as above) and
+ * master key: reading it from the store and opening it costs more than
+ * the answer's signature. Used until it is due for renewal, as one read
+ * from the store would be; another process renewing it meanwhile changes
+ * nothing, since the one kept is still valid.
+ */
+struct resp_memo {
+	uint8_t *ca_sealed;
+	size_t ca_sealed_len;
+	int64_t ca_id;
+	uint8_t mk[CK_MASTER_KEY_LEN];
+	X509 *cert;
+	EVP_PKEY *key;
+	int64_t not_before, not_after;
+};
+
+static struct resp_memo resps[MAX_IDS];
+static int resps_next;
+
+static void
+resp_release(struct resp_memo *m)
+{
+	free(m->ca_sealed);
+	X509_free(m->cert);
+	EVP_PKEY_free(m->key);
+	ck_cleanse(m, sizeof(*m));
+}
+
+void
+ca_ocsp_cache_clear(void)
+{
+	pthread_mutex_lock(&ids_lock);
+	for (int i = 0; i < MAX_IDS; i++) {
+		ids_release(&ids[i]);
+		resp_release(&resps[i]);
+	}
+	ids_next = resps_next = 0;
+	pthread_mutex_unlock(&ids_lock);
+}
+
+/* Every CA, with what its CertIDs carry. */
 struct ca_entry {
 	int64_t id;
 	char *name;
-	X509 *cert;
+	struct ck_buf sealed; /* the CA's key, sealed: which CA this is */
+	struct ck_buf name_der, key;
+	bool ok; /* false when its certificate could not be read */
 };
 struct cas {
 	struct ck_store *st;
@@ -91,19 +178,80 @@ struct cas {
 	int n;
 };
 
+static bool
+ids_find(const struct ck_ca_row *ca, struct ca_entry *e)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&ids_lock);
+	for (int i = 0; i < MAX_IDS && !found; i++) {
+		struct ca_ids *m = &ids[i];
+		if (m->sealed == NULL || m->cert_id != ca->cert_id ||
+		    m->sealed_len != ca->key_sealed_len ||
+		    memcmp(m->sealed, ca->key_sealed, m->sealed_len) != 0)
+			continue;
+		ck_buf_add(&e->name_der, m->name.p, m->name.len);
+		ck_buf_add(&e->key, m->key.p, m->key.len);
+		found = true;
+	}
+	pthread_mutex_unlock(&ids_lock);
+	return found;
+}
+
+static void
+ids_add(const struct ck_ca_row *ca, const struct ca_entry *e)
+{
+	struct ca_ids *m;
+
+	pthread_mutex_lock(&ids_lock);
+	m = &ids[ids_next];
+	ids_next = (ids_next + 1) % MAX_IDS;
+	ids_release(m);
+	m->sealed = ck_memdup(ca->key_sealed, ca->key_sealed_len);
+	m->sealed_len = ca->key_sealed_len;
+	m->cert_id = ca->cert_id;
+	ck_buf_add(&m->name, e->name_der.p, e->name_der.len);
+	ck_buf_add(&m->key, e->key.p, e->key.len);
+	pthread_mutex_unlock(&ids_lock);
+}
+
 static int
 on_ca(void *ctx, const struct ck_ca_row *ca)
 {
 	struct cas *c = ctx;
+	struct ca_entry *e;
+	X509 *x = NULL;
 
 	if (c->n == 64)
 		return 0;
-	c->v[c->n].id = ca->id;
-	c->v[c->n].name = ck_strdup(ca->name);
-	c->v[c->n].cert = NULL;
-	ck_store_cert_get(
-	    c->st, ca->cert_id, ca_row_x509, &c->v[c->n].cert, NULL);
-	c->n++;
+	e = &c->v[c->n++];
+	memset(e, 0, sizeof(*e));
+	e->id = ca->id;
+	e->name = ck_strdup(ca->name);
+	ck_buf_init(&e->name_der);
+	ck_buf_init(&e->key);
+	ck_buf_init(&e->sealed);
+	ck_buf_add(&e->sealed, ca->key_sealed, ca->key_sealed_len);
+	if (ids_find(ca, e)) {
+		e->ok = true;
+		return 0;
+	}
+	ck_store_cert_get(c->st, ca->cert_id, ca_row_x509, &x, NULL);
+	if (x != NULL) {
+		const ASN1_BIT_STRING *k = X509_get0_pubkey_bitstr(x);
+		unsigned char *der = NULL;
+		int len = i2d_X509_NAME(X509_get_subject_name(x), &der);
+
+		if (len > 0 && k != NULL) {
+			ck_buf_add(&e->name_der, der, (size_t)len);
+			ck_buf_add(&e->key, k->data, (size_t)k->length);
+			e->ok = true;
+			ids_add(ca, e);
+		}
+		OPENSSL_free(der);
+		X509_free(x);
+	}
+	ERR_clear_error();
 	return 0;
 }
 
@@ -112,35 +260,41 @@ cas_release(struct cas *c)
 {
 	for (int i = 0; i < c->n; i++) {
 		free(c->v[i].name);
-		X509_free(c->v[i].cert);
+		ck_buf_release(&c->v[i].sealed);
+		ck_buf_release(&c->v[i].name_der);
+		ck_buf_release(&c->v[i].key);
 	}
 	c->n = 0;
 }
 
-/* The CA whose name and key hash the CertID carries, or NULL. */
+static bool
+hash_is(
+    const EVP_MD *md, const struct ck_buf *data, const ASN1_OCTET_STRING *want)
+{
+	unsigned char h[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	return EVP_Digest(data->p, data->len, h, &n, md, NULL) == 1 &&
+	    want != NULL && (int)n == want->length &&
+	    memcmp(h, want->data, n) == 0;
+}
+
+/* The CA whose name and key hash the CertID carries, or NULL: what
+ * OCSP_id_issuer_cmp would say, without a certificate to hand. */
 static struct ca_entry *
 match_ca(struct cas *c, OCSP_CERTID *cid)
 {
+	ASN1_OCTET_STRING *name_hash = NULL, *key_hash = NULL;
 	ASN1_OBJECT *md_obj = NULL;
-	ASN1_INTEGER *sn = NULL;
 	const EVP_MD *md;
 
-	OCSP_id_get0_info(NULL, &md_obj, NULL, &sn, cid);
+	OCSP_id_get0_info(&name_hash, &md_obj, &key_hash, NULL, cid);
 	if ((md = EVP_get_digestbyobj(md_obj)) == NULL)
 		return NULL;
-	for (int i = 0; i < c->n; i++) {
-		OCSP_CERTID *mine;
-		int cmp;
-
-		if (c->v[i].cert == NULL)
-			continue;
-		mine = OCSP_cert_id_new(md, X509_get_subject_name(c->v[i].cert),
-		    X509_get0_pubkey_bitstr(c->v[i].cert), sn);
-		cmp = mine ? OCSP_id_issuer_cmp(mine, cid) : -1;
-		OCSP_CERTID_free(mine);
-		if (cmp == 0)
+	for (int i = 0; i < c->n; i++)
+		if (c->v[i].ok && hash_is(md, &c->v[i].name_der, name_hash) &&
+		    hash_is(md, &c->v[i].key, key_hash))
 			return &c->v[i];
-	}
 	return NULL;
 }
 
@@ -290,6 +444,70 @@ responder(struct ck_store *st, const uint8_t mk[CK_MASTER_KEY_LEN],
 	return 0;
 }
 
+static bool
+resp_find(const struct ca_entry *ca, const uint8_t mk[CK_MASTER_KEY_LEN],
+    int64_t now, X509 **cert, EVP_PKEY **key)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&ids_lock);
+	for (int i = 0; i < MAX_IDS && !found; i++) {
+		struct resp_memo *m = &resps[i];
+		if (m->cert == NULL || m->ca_id != ca->id ||
+		    m->ca_sealed_len != ca->sealed.len ||
+		    memcmp(m->ca_sealed, ca->sealed.p, ca->sealed.len) != 0 ||
+		    CRYPTO_memcmp(m->mk, mk, CK_MASTER_KEY_LEN) != 0 ||
+		    now < m->not_before ||
+		    m->not_after - now < CK_OCSP_RESPONDER_RENEW)
+			continue;
+		X509_up_ref(m->cert);
+		EVP_PKEY_up_ref(m->key);
+		*cert = m->cert;
+		*key = m->key;
+		found = true;
+	}
+	pthread_mutex_unlock(&ids_lock);
+	return found;
+}
+
+static void
+resp_add(const struct ca_entry *ca, const uint8_t mk[CK_MASTER_KEY_LEN],
+    X509 *cert, EVP_PKEY *key)
+{
+	struct resp_memo *m, old;
+	struct tm nb, na;
+	int slot = -1;
+
+	if (ASN1_TIME_to_tm(X509_get0_notBefore(cert), &nb) != 1 ||
+	    ASN1_TIME_to_tm(X509_get0_notAfter(cert), &na) != 1)
+		return; /* not kept: read from the store next time */
+	pthread_mutex_lock(&ids_lock);
+	for (int i = 0; i < MAX_IDS && slot < 0; i++)
+		if (resps[i].cert != NULL && resps[i].ca_id == ca->id &&
+		    resps[i].ca_sealed_len == ca->sealed.len &&
+		    memcmp(resps[i].ca_sealed, ca->sealed.p, ca->sealed.len) ==
+		        0)
+			slot = i;
+	if (slot < 0) {
+		slot = resps_next;
+		resps_next = (resps_next + 1) % MAX_IDS;
+	}
+	m = &resps[slot];
+	old = *m;
+	m->ca_sealed = ck_memdup(ca->sealed.p, ca->sealed.len);
+	m->ca_sealed_len = ca->sealed.len;
+	m->ca_id = ca->id;
+	memcpy(m->mk, mk, CK_MASTER_KEY_LEN);
+	X509_up_ref(cert);
+	EVP_PKEY_up_ref(key);
+	m->cert = cert;
+	m->key = key;
+	m->not_before = (int64_t)timegm(&nb);
+	m->not_after = (int64_t)timegm(&na);
+	pthread_mutex_unlock(&ids_lock);
+	resp_release(&old);
+}
+
 static int
 plain_response(int status, uint8_t **resp, size_t *resp_len)
 {
@@ -315,7 +533,6 @@ ck_ocsp_respond(struct ck_store *st, const char *ca, const char *master_key,
 	struct cas cas = {st, {{0}}, 0};
 	struct ca_entry *who = NULL;
 	uint8_t mk[CK_MASTER_KEY_LEN];
-	const unsigned char *p = req_der;
 	OCSP_REQUEST *req = NULL;
 	OCSP_BASICRESP *bs = NULL;
 	OCSP_RESPONSE *o = NULL;
@@ -329,8 +546,7 @@ ck_ocsp_respond(struct ck_store *st, const char *ca, const char *master_key,
 
 	*resp = NULL;
 	*resp_len = 0;
-	if (ck_ocsp_request_parse(req_der, req_len, &parsed, NULL) != 0 ||
-	    (req = d2i_OCSP_REQUEST(NULL, &p, (long)req_len)) == NULL) {
+	if (parse_request(req_der, req_len, &parsed, &req, NULL) != 0) {
 		ERR_clear_error();
 		return plain_response(
 		    OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, resp, resp_len);
@@ -372,8 +588,11 @@ ck_ocsp_respond(struct ck_store *st, const char *ca, const char *master_key,
 	if ((r = ca_master_key(ck_master_key_path(master_key), mk, err)) != 0)
 		goto out;
 	have_mk = true;
-	if ((r = responder(st, mk, who, &rcert, &rkey, err)) != 0)
-		goto out;
+	if (!resp_find(who, mk, now, &rcert, &rkey)) {
+		if ((r = responder(st, mk, who, &rcert, &rkey, err)) != 0)
+			goto out;
+		resp_add(who, mk, rcert, rkey);
+	}
 	bs = OCSP_BASICRESP_new();
 	now_t = ASN1_TIME_set(NULL, (time_t)now);
 	next_t = ASN1_TIME_set(NULL, (time_t)(now + CK_OCSP_VALIDITY));
