@@ -156,7 +156,7 @@ static EVP_PKEY *
 fast_key(const CA_SPKI *spki, struct ca_request *q)
 {
 	const ASN1_OBJECT *oid;
-	const void *pval;
+	const void *pval = NULL; /* not set when the parameters are absent */
 	int ptype, cnid;
 
 	if ((spki->public_key->flags & 7) != 0)
@@ -419,7 +419,7 @@ int
 ca_request_set_pubkey(const struct ca_request *q, X509 *x, struct ck_err *err)
 {
 	const ASN1_OBJECT *oid;
-	const void *pval;
+	const void *pval = NULL; /* not set when the parameters are absent */
 	int ptype;
 	ASN1_OBJECT *o;
 	void *param = NULL;
