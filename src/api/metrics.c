@@ -86,6 +86,21 @@ on_row(void *ctx, const struct ck_cert_row *r)
 	return 0;
 }
 
+/* route="pattern",method="GET": one route may share a pattern with
+ * another of a different method, so both labels make the series. */
+static void
+route_labels(
+    struct ck_buf *b, const struct ck_route *routes, size_t nr, size_t i)
+{
+	char m[64];
+
+	label(b, "route", i < nr ? routes[i].pattern : "unmatched", true);
+	if (i < nr) {
+		ck_http_methods_str(routes[i].methods, m, sizeof(m));
+		label(b, "method", m, false);
+	}
+}
+
 static void
 head(struct ck_http_ctx *c, struct ck_buf *b)
 {
@@ -137,8 +152,7 @@ head(struct ck_http_ctx *c, struct ck_buf *b)
 			if (v == 0)
 				continue;
 			ck_buf_adds(b, "certkeep_http_requests_total{");
-			label(b, "route",
-			    i < nr ? routes[i].pattern : "unmatched", true);
+			route_labels(b, routes, nr, i);
 			ck_buf_printf(b, ",code=\"%dxx\"} %llu\n", k,
 			    (unsigned long long)v);
 		}
@@ -153,12 +167,11 @@ head(struct ck_http_ctx *c, struct ck_buf *b)
 			count += atomic_load(&st[i].lat[k]);
 		if (count == 0)
 			continue;
-		const char *rt = i < nr ? routes[i].pattern : "unmatched";
 		for (int k = 0; k <= CK_HTTP_LAT_BUCKETS; k++) {
 			cum += atomic_load(&st[i].lat[k]);
 			ck_buf_adds(b,
 			    "certkeep_http_request_duration_seconds_bucket{");
-			label(b, "route", rt, true);
+			route_labels(b, routes, nr, i);
 			if (k < CK_HTTP_LAT_BUCKETS)
 				ck_buf_printf(b, ",le=\"%g\"} %llu\n",
 				    ck_http_lat_bounds[k],
@@ -168,11 +181,11 @@ head(struct ck_http_ctx *c, struct ck_buf *b)
 				    (unsigned long long)cum);
 		}
 		ck_buf_adds(b, "certkeep_http_request_duration_seconds_sum{");
-		label(b, "route", rt, true);
+		route_labels(b, routes, nr, i);
 		ck_buf_printf(b, "} %.6f\n",
 		    (double)atomic_load(&st[i].lat_sum_us) / 1e6);
 		ck_buf_adds(b, "certkeep_http_request_duration_seconds_count{");
-		label(b, "route", rt, true);
+		route_labels(b, routes, nr, i);
 		ck_buf_printf(b, "} %llu\n", (unsigned long long)count);
 	}
 }

@@ -254,7 +254,7 @@ listen_one(const char *addr, int *port_io, int *fd_out, struct ck_err *err)
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-	    listen(fd, 1024) != 0) {
+	    listen(fd, 4096) != 0) {
 		r = ck_err_set(
 		    err, CK_E_IO, "listen %s: %s", addr, strerror(errno));
 		if (fd >= 0)
@@ -300,8 +300,10 @@ bind_kind(struct worker *w, int kind, struct ck_err *err)
 		w->s->lport[kind][i] = port;
 		if (w->s->port[kind] == 0)
 			w->s->port[kind] = port;
+		/* backlog 0: listen() was called with ours (libevent would
+		 * otherwise call it again with 128) */
 		struct evconnlistener *l = evconnlistener_new(
-		    w->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+		    w->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE, 0, fd);
 		if (l == NULL) {
 			close(fd);
 			r = ck_err_set(err, CK_E_IO, "listener %s", a);

@@ -1,0 +1,192 @@
+/*
+ * Unit tests for src/api: the OpenAPI document and the route table name
+ * the same routes both ways; JSON bodies refuse unknown fields,
+ * duplicates and non-objects; the config table parses and overrides.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "api/body.h"
+#include "base/config.h"
+
+/* "/ocsp/{request...}" is documented as "/ocsp/{request}". */
+static void
+doc_form(const char *pattern, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (const char *p = pattern; *p && o + 1 < cap; p++) {
+		if (strncmp(p, "...}", 4) == 0) {
+			p += 2; /* the loop steps past the third dot */
+			continue;
+		}
+		out[o++] = *p;
+	}
+	out[o] = '\0';
+}
+
+/* The methods documented under path in the YAML (two-space path keys,
+ * four-space method keys). */
+static unsigned
+doc_methods(const char *yaml, const char *path)
+{
+	char key[300];
+	const char *p;
+	unsigned m = 0;
+
+	snprintf(key, sizeof(key), "\n  %s:\n", path);
+	if ((p = strstr(yaml, key)) == NULL)
+		return 0;
+	p += strlen(key);
+	while (strncmp(p, "    ", 4) == 0) {
+		if (p[4] != ' ') {
+			if (strncmp(p + 4, "get:", 4) == 0)
+				m |= CK_HTTP_GET;
+			else if (strncmp(p + 4, "post:", 5) == 0)
+				m |= CK_HTTP_POST;
+			else if (strncmp(p + 4, "delete:", 7) == 0)
+				m |= CK_HTTP_DELETE;
+			else if (strncmp(p + 4, "put:", 4) == 0)
+				m |= CK_HTTP_PUT;
+		}
+		p = strchr(p, '\n');
+		if (p == NULL)
+			break;
+		p++;
+	}
+	return m;
+}
+
+Test(openapi, every_route_is_documented)
+{
+	const struct ck_route *r;
+	size_t n;
+	char path[300];
+
+	ck_api_routes(&r, &n);
+	for (size_t i = 0; i < n; i++) {
+		doc_form(r[i].pattern, path, sizeof(path));
+		cr_assert(doc_methods(ck_api_openapi_yaml, path) & r[i].methods,
+		    "route %s is not in docs/openapi.yaml", r[i].pattern);
+	}
+}
+
+Test(openapi, every_documented_route_exists)
+{
+	const char *p = strstr(ck_api_openapi_yaml, "\npaths:\n");
+	const struct ck_route *r;
+	size_t n, count = 0;
+
+	cr_assert_not_null(p);
+	ck_api_routes(&r, &n);
+	p += 8;
+	while (strncmp(p, "  /", 3) == 0 || strncmp(p, "    ", 4) == 0) {
+		if (strncmp(p, "  /", 3) == 0) {
+			char path[300];
+			const char *e = strstr(p, ":\n");
+			size_t len = (size_t)(e - p - 2);
+			memcpy(path, p + 2, len);
+			path[len] = '\0';
+			unsigned want = doc_methods(ck_api_openapi_yaml, path),
+			         have = 0;
+			for (size_t i = 0; i < n; i++) {
+				char d[300];
+				doc_form(r[i].pattern, d, sizeof(d));
+				if (strcmp(d, path) == 0)
+					have |= r[i].methods;
+			}
+			cr_assert_eq(want & ~have, 0,
+			    "%s documents a method the server lacks", path);
+			count++;
+		}
+		p = strchr(p, '\n') + 1;
+	}
+	cr_assert_geq(count, 15);
+}
+
+Test(body, json_objects_only_known_fields)
+{
+	static const char *const known[] = {"a", "b", NULL};
+	struct ck_err err;
+	json_t *j;
+
+#define P(s) ck_api_json_parse((const uint8_t *)(s), strlen(s), known, &j, &err)
+	cr_assert_eq(P("{\"a\":1,\"b\":\"x\"}"), 0);
+	json_decref(j);
+	cr_assert_eq(P("{\"a\":1,\"c\":2}"), CK_E_INVAL);
+	cr_assert(strstr(err.msg, "unknown field 'c'") != NULL);
+	cr_assert_eq(P("{\"a\":1,\"a\":2}"), CK_E_PARSE);
+	cr_assert_eq(P("[1]"), CK_E_PARSE);
+	cr_assert_eq(P("{\"a\":"), CK_E_PARSE);
+	cr_assert_eq(P(""), CK_E_PARSE);
+	cr_assert_eq(P("{} trailing"), CK_E_PARSE);
+#undef P
+}
+
+Test(config, defaults_file_and_environment)
+{
+	char path[] = "/tmp/ck-conf-XXXXXX";
+	struct ck_config c;
+	struct ck_err err;
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+
+	fputs("# comment\n[server]\nworkers = 3\n[limits]\nidle_timeout = 2m\n",
+	    f);
+	fclose(f);
+	unsetenv("CERTKEEP_WORKERS");
+	setenv("CERTKEEP_MAX_BODY_BYTES", "999", 1);
+	cr_assert_eq(ck_config_load(path, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(ck_config_int(&c, CK_CFG_WORKERS), 3);
+	cr_assert_eq(ck_config_int(&c, CK_CFG_IDLE_TIMEOUT), 120);
+	cr_assert_eq(ck_config_int(&c, CK_CFG_MAX_BODY), 999);
+	cr_assert_str_eq(ck_config_str(&c, CK_CFG_LISTEN), "127.0.0.1:8443");
+	cr_assert_eq(ck_config_set(&c, CK_CFG_WORKERS, "x", &err), CK_E_PARSE);
+	ck_config_release(&c);
+	unsetenv("CERTKEEP_MAX_BODY_BYTES");
+	unlink(path);
+}
+
+Test(config, bad_files_are_refused_with_the_line)
+{
+	static const char *bad[] = {"[server]\nworkerz = 1\n",
+	    "[server]\nworkers = many\n", "[limits]\nidle_timeout = 30\n",
+	    "[nosuch]\nx = 1\n", "[server]\nthis is not ini\n"};
+	char path[] = "/tmp/ck-conf-XXXXXX";
+	struct ck_config c;
+	struct ck_err err;
+	int fd = mkstemp(path);
+
+	close(fd);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		FILE *f = fopen(path, "w");
+		fputs(bad[i], f);
+		fclose(f);
+		cr_assert_eq(
+		    ck_config_load(path, &c, &err), CK_E_PARSE, "%s", bad[i]);
+		cr_assert(strstr(err.msg, ":2") != NULL, "%s", err.msg);
+	}
+	cr_assert_eq(
+	    ck_config_load("/nonexistent/x.conf", &c, &err), CK_E_NOTFOUND);
+	unlink(path);
+}
+
+Test(config, example_lists_every_key)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_config_write_example(f);
+	fclose(f);
+	for (int k = 0; k < CK_CFG_COUNT; k++) {
+		char want[64];
+		snprintf(want, sizeof(want), "\n%s = ", ck_config_name(k));
+		cr_assert(strstr(text, want) != NULL, "%s", want);
+	}
+	free(text);
+}
