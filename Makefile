@@ -5,7 +5,7 @@
 #   make asan       unit + integration tests under ASan and UBSan (build/asan)
 #   make fuzz       each libFuzzer harness for FUZZ_TIME seconds
 #   make bench      benchmarks (not part of the tests)
-#   make run        bootstrap, build, import this machine's certificates, summary
+#   make run        bootstrap, build, set up ./var, import, serve (scripts/run)
 #   make format / format-check
 
 BUILD ?= release
@@ -101,9 +101,7 @@ asan: bootstrap
 PATHS ?= /etc/ssl /usr/share/ca-certificates /usr/local/share/ca-certificates
 run: bootstrap
 	$(MAKE) all
-	@mkdir -p var
-	$(BIN) --db sqlite:./var/certkeep.db import -r --quiet $(PATHS); st=$$?; \
-	  $(BIN) --db sqlite:./var/certkeep.db stats; [ $$st -le 1 ]
+	@sh scripts/run $(BIN) $(PATHS)
 
 # Fuzzing: clang's libFuzzer over the same sources.
 FUZZ_TIME ?= 20

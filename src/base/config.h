@@ -28,7 +28,7 @@
 	    "http://127.0.0.1:8080", 's',                                     \
 	    "base URL clients reach the plain endpoints at; issued "          \
 	    "certificates carry <public_url>/crl/<ca>.crl, "                  \
-	    "<public_url>/ocsp and <public_url>/ca/<ca>.der")                 \
+	    "<public_url>/ocsp and <public_url>/ca/<ca>.crt")                 \
 	X(WORKERS, "server", "workers", "CERTKEEP_WORKERS", "0", 'i',         \
 	    "HTTP worker threads, one event loop each; 0: one per core")      \
 	X(TLS_CERT, "server", "tls_cert", "CERTKEEP_TLS_CERT", "", 's',       \
@@ -59,7 +59,7 @@
 	    "database)")                                                      \
 	X(MAX_HEADER, "limits", "max_header_bytes",                           \
 	    "CERTKEEP_MAX_HEADER_BYTES", "16384", 'i',                        \
-	    "largest request line plus headers; larger gets 431/413")         \
+	    "largest request line plus headers; larger gets 400")         \
 	X(MAX_BODY, "limits", "max_body_bytes", "CERTKEEP_MAX_BODY_BYTES",    \
 	    "1048576", 'i', "largest request body; larger gets 413")          \
 	X(REQUEST_TIMEOUT, "limits", "request_timeout",                       \

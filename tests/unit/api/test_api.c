@@ -190,3 +190,43 @@ Test(config, example_lists_every_key)
 	}
 	free(text);
 }
+
+Test(config, every_key_is_in_docs)
+{
+	FILE *f = fopen("docs/config.md", "r");
+	char *text = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	cr_assert_not_null(f, "run from the repository root");
+	n = getdelim(&text, &cap, '\0', f);
+	fclose(f);
+	cr_assert_gt(n, 0);
+	for (int k = 0; k < CK_CFG_COUNT; k++) {
+		char want[96];
+		snprintf(want, sizeof(want), "| `[%s]` | `%s` |",
+		    ck_config_section(k), ck_config_name(k));
+		cr_assert(strstr(text, want) != NULL,
+		    "%s is not documented in docs/config.md", want);
+	}
+	free(text);
+}
+
+Test(config, example_file_is_current)
+{
+	FILE *f = fopen("docs/certkeep.conf.example", "r");
+	char *want = NULL, *have = NULL;
+	size_t cap = 0, len = 0;
+	FILE *m = open_memstream(&have, &len);
+
+	cr_assert_not_null(f, "run from the repository root");
+	cr_assert_gt(getdelim(&want, &cap, '\0', f), 0);
+	fclose(f);
+	ck_config_write_example(m);
+	fclose(m);
+	cr_assert_str_eq(have, want,
+	    "docs/certkeep.conf.example is stale: regenerate it with "
+	    "`certkeep serve --example-config`");
+	free(want);
+	free(have);
+}
