@@ -4,7 +4,10 @@
  * backend (WAL, one file); the SQL is plain and $n-parameterised so that the
  * PostgreSQL backend can share it.
  *
- * A store handle is used by one thread at a time. Writes happen inside
+ * A store handle is used by one thread at a time: it is opened without
+ * SQLite's per-connection mutex and keeps prepared statements, so two
+ * threads that share one must serialize their calls themselves; threads
+ * that work in parallel each open their own. Writes happen inside
  * ck_store_begin()/ck_store_commit(); a failed batch is rolled back whole
  * with ck_store_rollback(), leaving the inventory as it was before.
  */

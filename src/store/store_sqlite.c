@@ -5,6 +5,7 @@
 #include "store/store_int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +216,22 @@ make_parent(const char *path)
 	free(dir);
 }
 
+/*
+ * Process-wide SQLite settings, made once before the first connection opens
+ * (sqlite3_config() refuses changes after sqlite3_initialize()). Memory
+ * statistics take a global mutex on every allocation, which two threads
+ * reading the store fight over (a status read: 64k/s on 2 threads with it,
+ * 292k/s without); nothing here reads them. If SQLite was initialized by
+ * someone else first the call fails harmlessly and the default stays.
+ */
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+
+static void
+config_sqlite(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int
 ck_store_open(const char *url, struct ck_store **out, struct ck_err *err)
 {
@@ -227,9 +244,12 @@ ck_store_open(const char *url, struct ck_store **out, struct ck_err *err)
 	*out = NULL;
 	if ((r = parse_url(url, &path, &max_pages, err)) != 0)
 		return r;
+	pthread_once(&config_once, config_sqlite);
 	st = ck_calloc(1, sizeof(*st));
 	make_parent(path);
 	old = umask(027);
+	/* NOMUTEX: a handle is used by one thread at a time (store.h), so
+	 * the connection's own mutex would only cost. */
 	rc = sqlite3_open_v2(path, &st->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 	    NULL);
