@@ -78,6 +78,7 @@ struct reqctx {
 	struct ck_route_match m;
 	struct worker *w;
 	uint64_t start_ns;
+	char *uri; /* the request line's target, for the access log */
 	struct evkeyvalq query;
 	bool query_parsed;
 	char *body;
@@ -85,6 +86,8 @@ struct reqctx {
 	size_t bytes_out;
 	int status;
 	bool replied;
+	bool in_dispatch; /* the handler is running: finish must not free */
+	bool finished; /* finish ran inside dispatch */
 	struct ck_http_stream stream;
 };
 

@@ -101,10 +101,9 @@ ck_http_finish(struct reqctx *rc)
 	if (ck_log_enabled(CK_LOG_INFO) &&
 	    strcmp(ck_config_str(s->cfg, CK_CFG_ACCESS_LOG), "off") != 0) {
 		struct ck_buf l = CK_BUF_INIT;
-		const char *path = evhttp_request_get_uri(rc->c.req);
 		ck_buf_printf(&l,
 		    "msg=request method=%s path=", method_name(rc->c.method));
-		logval(&l, path ? path : "");
+		logval(&l, rc->uri ? rc->uri : "");
 		ck_buf_printf(&l,
 		    " status=%d bytes=%zu dur_ms=%.3f actor=", rc->status,
 		    rc->bytes_out, (double)ns / 1e6);
@@ -115,7 +114,14 @@ ck_http_finish(struct reqctx *rc)
 	rc->w->inflight--;
 	if (rc->query_parsed)
 		evhttp_clear_headers(&rc->query);
-	free(rc);
+	rc->query_parsed = false;
+	free(rc->uri);
+	rc->uri = NULL;
+	/* dispatch still reads rc after the handler: it frees it then */
+	if (rc->in_dispatch)
+		rc->finished = true;
+	else
+		free(rc);
 }
 
 const char *
@@ -530,35 +536,34 @@ ck_http_dispatch(struct evhttp_request *req, void *arg)
 	rc->c.now = ck_now();
 	rc->c.method = method_of(req);
 	rc->c.stream = &rc->stream;
+	/* kept for the access log: the request may be gone by then (a
+	 * client that left mid-stream) */
+	rc->uri = strdup(evhttp_request_get_uri(req));
 	w->inflight++;
+	rc->in_dispatch = true;
 	path = ck_http_raw_path(&rc->c);
 	r = ck_route_find(
 	    s->o.routes, s->o.n_routes, rc->c.method, path, &rc->m, &err);
 	if (r == CK_E_INVAL) {
 		ck_http_problem(&rc->c, 400, "malformed", "%s", err.msg);
-		return;
-	}
-	if (r == CK_E_PERM) {
+	} else if (r == CK_E_PERM) {
 		char allow[64];
 		ck_http_methods_str(rc->m.allowed, allow, sizeof(allow));
 		ck_http_set_header(&rc->c, "Allow", allow);
 		ck_http_problem(&rc->c, 405, "method-not-allowed",
 		    "%s takes %s", path, allow);
-		return;
-	}
-	if (r != 0) {
+	} else if (r != 0) {
 		ck_http_problem(
 		    &rc->c, 404, "not-found", "no resource %s", path);
-		return;
-	}
-	if (!d->tls && !rc->m.route->plain) {
+	} else if (!d->tls && !rc->m.route->plain) {
 		ck_http_problem(&rc->c, 403, "https-required",
 		    "%s is served over HTTPS only", path);
-		return;
+	} else if (authorize(&rc->c) == 0) {
+		rc->m.route->fn(&rc->c);
+		if (!rc->replied)
+			ck_http_problem(&rc->c, 500, "internal", "no reply");
 	}
-	if (authorize(&rc->c) != 0)
-		return;
-	rc->m.route->fn(&rc->c);
-	if (!rc->replied)
-		ck_http_problem(&rc->c, 500, "internal", "no reply");
+	rc->in_dispatch = false;
+	if (rc->finished)
+		free(rc);
 }

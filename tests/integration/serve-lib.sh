@@ -9,8 +9,17 @@ stop_serve() {
 	for _ in $(seq 1 50); do kill -0 "$SERVE_PID" 2>/dev/null || break; sleep 0.1; done
 	kill -KILL "$SERVE_PID" 2>/dev/null || true
 	SERVE_PID=""
+	check_serve_log
 }
-trap 'stop_serve; rm -rf "$T"' EXIT
+# A sanitizer report in the server's log fails the test (ASan builds).
+check_serve_log() {
+	if grep -qE 'ERROR: (Leak|Address)Sanitizer|runtime error' "$T/serve.log" 2>/dev/null; then
+		cat "$T/serve.log" >&2
+		echo "FAIL: sanitizer report in the server log" >&2
+		exit 1
+	fi
+}
+trap 'st=$?; stop_serve; rm -rf "$T"; exit $st' EXIT
 # start_serve [ARGS...]: extra serve flags; config from $CERTKEEP_CONFIG
 start_serve() {
 	: >"$T/serve.log"

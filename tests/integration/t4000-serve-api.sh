@@ -132,5 +132,6 @@ expect_grep 'msg=request method=POST path=/api/v1/certificates/[0-9]*/revoke sta
 kill -TERM "$SERVE_PID"
 wait "$SERVE_PID"; st=$?
 SERVE_PID=""
+check_serve_log
 expect_eq "$st" 0 "exit status after SIGTERM"
 expect_grep "stopped" "$T/serve.log"

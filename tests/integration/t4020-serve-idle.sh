@@ -89,4 +89,5 @@ expect_grep "keeping the old settings" "$T/serve.log"
 kill -TERM "$SERVE_PID"
 wait "$SERVE_PID"; st=$?
 SERVE_PID=""
+check_serve_log
 expect_eq "$st" 0 "exit status"

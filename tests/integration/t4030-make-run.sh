@@ -20,7 +20,7 @@ CERTKEEP_LISTEN=127.0.0.1:$P1 CERTKEEP_LISTEN_PLAIN=127.0.0.1:$P2 CERTKEEP_WORKE
 	CERTKEEP_PUBLIC_URL=http://127.0.0.1:$P2 \
 	sh "$REPO/scripts/run" "$CERTKEEP" "$T/certs" >run.log 2>&1 &
 RUN_PID=$!
-trap 'kill -TERM $RUN_PID 2>/dev/null; sleep 0.5; rm -rf "$T"' EXIT
+trap 'st=$?; kill -TERM $RUN_PID 2>/dev/null || true; sleep 0.5; rm -rf "$T"; exit $st' EXIT
 for _ in $(seq 1 100); do
 	grep -q "serving https" run.log && break
 	kill -0 "$RUN_PID" 2>/dev/null || { cat run.log; fail "scripts/run exited"; }
@@ -56,3 +56,7 @@ for _ in $(seq 1 100); do grep -q "serving https" run2.log && break; sleep 0.1; 
 grep -q "admin token" run2.log && fail "second run made another token"
 grep -q "made the demo CA" run2.log && fail "second run made another CA"
 expect_grep "serving https" run2.log
+kill -TERM "$RUN_PID"; wait "$RUN_PID" || true
+if grep -qE 'ERROR: (Leak|Address)Sanitizer|runtime error' run.log run2.log; then
+	cat run.log run2.log; fail "sanitizer report in the server log"
+fi
