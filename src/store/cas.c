@@ -24,10 +24,6 @@ ca_from_stmt(sqlite3_stmt *s, struct ck_ca_row *ca)
 	ca->state = (const char *)sqlite3_column_text(s, 7);
 }
 
-#define CA_COLUMNS                                                         \
-	"id, name, cert_id, parent_id, key_type, key_sealed, created_at, " \
-	"state"
-
 int
 ck_store_ca_add(struct ck_store *st, const struct ck_ca_row *ca, int64_t *id,
     struct ck_err *err)
@@ -38,13 +34,8 @@ ck_store_ca_add(struct ck_store *st, const struct ck_ca_row *ca, int64_t *id,
 	*id = 0;
 	if (!st->in_tx)
 		CK_BUG("ca_add outside a transaction");
-	rc = sqlite3_prepare_v2(st->db,
-	    "INSERT INTO cas (name, cert_id, parent_id, key_type, key_sealed, "
-	    "created_at, state) VALUES ($1, $2, $3, $4, $5, $6, 'active') "
-	    "ON CONFLICT (name) DO NOTHING RETURNING id",
-	    -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return db_err(st, rc, err, "cas");
+	if ((s = stmt_open(st, S_CA_ADD, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_text(s, 1, ca->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, ca->cert_id);
 	if (ca->parent_id > 0)
@@ -61,7 +52,7 @@ ck_store_ca_add(struct ck_store *st, const struct ck_ca_row *ca, int64_t *id,
 		    "a CA called '%s' exists already", ca->name);
 	else
 		r = db_err(st, rc, err, "cas");
-	sqlite3_finalize(s);
+	stmt_close(st, S_CA_ADD, s);
 	return r;
 }
 
@@ -70,15 +61,12 @@ query(struct ck_store *st, const char *name, ck_ca_cb cb, void *ctx,
     struct ck_err *err)
 {
 	struct ck_ca_row ca;
+	enum stmt_id id = name ? S_CA_BY_NAME : S_CA_ALL;
 	sqlite3_stmt *s = NULL;
 	int rc, r = 0, n = 0;
 
-	rc = sqlite3_prepare_v2(st->db,
-	    name ? "SELECT " CA_COLUMNS " FROM cas WHERE name = $1"
-	         : "SELECT " CA_COLUMNS " FROM cas ORDER BY name",
-	    -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return db_err(st, rc, err, "cas");
+	if ((s = stmt_open(st, id, err)) == NULL)
+		return CK_E_DB;
 	if (name != NULL)
 		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -91,7 +79,7 @@ query(struct ck_store *st, const char *name, ck_ca_cb cb, void *ctx,
 		r = db_err(st, rc, err, "cas");
 	else if (r == 0 && name != NULL && n == 0)
 		r = ck_err_set(err, CK_E_NOTFOUND, "no CA called '%s'", name);
-	sqlite3_finalize(s);
+	stmt_close(st, id, s);
 	return r;
 }
 
@@ -114,22 +102,20 @@ ck_store_serial_taken(struct ck_store *st, int64_t ca_id, const char *serial,
     bool *taken, struct ck_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int rc;
+	int rc, r;
 
 	*taken = false;
-	rc = sqlite3_prepare_v2(st->db,
-	    "SELECT 1 FROM issued WHERE ca_id = $1 AND serial = $2", -1, &s,
-	    NULL);
-	if (rc != SQLITE_OK)
-		return db_err(st, rc, err, "issued");
+	if ((s = stmt_open(st, S_SERIAL_TAKEN, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, ca_id);
 	sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	*taken = rc == SQLITE_ROW;
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_err(st, rc, err, "issued");
-	return 0;
+	r = rc != SQLITE_ROW && rc != SQLITE_DONE
+	    ? db_err(st, rc, err, "issued")
+	    : 0;
+	stmt_close(st, S_SERIAL_TAKEN, s);
+	return r;
 }
 
 int
@@ -142,12 +128,8 @@ ck_store_issued_add(struct ck_store *st, int64_t cert_id, int64_t ca_id,
 
 	if (!st->in_tx)
 		CK_BUG("issued_add outside a transaction");
-	rc = sqlite3_prepare_v2(st->db,
-	    "INSERT INTO issued (cert_id, ca_id, serial, profile, "
-	    "requested_by, issued_at) VALUES ($1, $2, $3, $4, $5, $6)",
-	    -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return db_err(st, rc, err, "issued");
+	if ((s = stmt_open(st, S_ISSUED_ADD, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, cert_id);
 	sqlite3_bind_int64(s, 2, ca_id);
 	sqlite3_bind_text(s, 3, serial, -1, SQLITE_STATIC);
@@ -160,7 +142,7 @@ ck_store_issued_add(struct ck_store *st, int64_t cert_id, int64_t ca_id,
 		    "serial %s is already used by this CA", serial);
 	else if (rc != SQLITE_DONE)
 		r = db_err(st, rc, err, "issued");
-	sqlite3_finalize(s);
+	stmt_close(st, S_ISSUED_ADD, s);
 	return r;
 }
 
@@ -172,10 +154,8 @@ ck_store_ca_name(
 	int rc, r = 0;
 
 	*name = NULL;
-	rc = sqlite3_prepare_v2(
-	    st->db, "SELECT name FROM cas WHERE id = $1", -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return db_err(st, rc, err, "cas");
+	if ((s = stmt_open(st, S_CA_NAME, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
@@ -185,6 +165,6 @@ ck_store_ca_name(
 		    err, CK_E_NOTFOUND, "no CA with id %lld", (long long)id);
 	else
 		r = db_err(st, rc, err, "cas");
-	sqlite3_finalize(s);
+	stmt_close(st, S_CA_NAME, s);
 	return r;
 }

@@ -93,12 +93,8 @@ ck_store_events(struct ck_store *st, int64_t from, int64_t to, int64_t limit,
 	struct ck_event ev;
 	int r = 0, rc;
 
-	rc = sqlite3_prepare_v2(st->db,
-	    "SELECT id, at, actor, action, object, detail FROM events "
-	    "WHERE at >= $1 AND at < $2 ORDER BY id LIMIT $3",
-	    -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return db_err(st, rc, err, "events");
+	if ((s = stmt_open(st, S_EVENTS_RANGE, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, from);
 	sqlite3_bind_int64(s, 2, to > 0 ? to : INT64_MAX);
 	sqlite3_bind_int64(s, 3, limit > 0 ? limit : -1);
@@ -114,7 +110,7 @@ ck_store_events(struct ck_store *st, int64_t from, int64_t to, int64_t limit,
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = db_err(st, rc, err, "events");
-	sqlite3_finalize(s);
+	stmt_close(st, S_EVENTS_RANGE, s);
 	return r;
 }
 
@@ -126,12 +122,8 @@ ck_store_events_verify(struct ck_store *st, int64_t *count, struct ck_err *err)
 	int r = 0, rc;
 
 	*count = 0;
-	rc = sqlite3_prepare_v2(st->db,
-	    "SELECT id, at, actor, action, object, detail, prev_hash, hash "
-	    "FROM events ORDER BY id",
-	    -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return db_err(st, rc, err, "events");
+	if ((s = stmt_open(st, S_EVENTS_ALL, err)) == NULL)
+		return CK_E_DB;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(s, 0);
 
@@ -161,6 +153,6 @@ ck_store_events_verify(struct ck_store *st, int64_t *count, struct ck_err *err)
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = db_err(st, rc, err, "events");
-	sqlite3_finalize(s);
+	stmt_close(st, S_EVENTS_ALL, s);
 	return r;
 }

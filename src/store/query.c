@@ -191,6 +191,8 @@ where(const struct ck_cert_filter *f, struct ck_buf *sql, struct params *p)
 		name_clause(f->name, sql, p);
 }
 
+/* For the SQL built per filter: prepared per call and finalized after,
+ * since the filters combine in too many ways to keep a statement each. */
 static int
 prepare(
     struct ck_store *st, const char *sql, sqlite3_stmt **s, struct ck_err *err)
@@ -280,6 +282,7 @@ ck_store_cert_find(
 	uint8_t lo[32] = {0}, hi[32];
 	size_t n = strlen(ref), nb;
 	sqlite3_stmt *s = NULL;
+	enum stmt_id sid;
 	bool digits = n > 0;
 	int r = 0, rc, found = 0;
 	char clean[65];
@@ -330,13 +333,9 @@ ck_store_cert_find(
 	}
 	/* The index is on the first 8 bytes (sha_key); the blob bounds make
 	 * the match exact for longer prefixes. */
-	if ((r = prepare(st,
-	         nb ? "SELECT id FROM certificates WHERE sha_key >= $1 AND "
-	              "sha_key <= $2 AND sha256 >= $3 AND sha256 < $4 LIMIT 2"
-	            : "SELECT id FROM certificates WHERE sha_key >= $1 AND "
-	              "sha256 >= $2 LIMIT 2",
-	         &s, err)) != 0)
-		return r;
+	sid = nb ? S_FIND_SHA : S_FIND_SHA_OPEN;
+	if ((s = stmt_open(st, sid, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, sha_key(lo));
 	if (nb) {
 		sqlite3_bind_int64(s, 2, sha_key(hi));
@@ -357,7 +356,7 @@ ck_store_cert_find(
 	else if (found > 1)
 		r = ck_err_set(err, CK_E_INVAL,
 		    "SHA-256 prefix %s is ambiguous: give more digits", clean);
-	sqlite3_finalize(s);
+	stmt_close(st, sid, s);
 	if (r != 0)
 		*id = 0;
 	return r;
@@ -371,7 +370,7 @@ ck_store_cert_get(struct ck_store *st, int64_t id, ck_row_cb cb, void *ctx,
 	sqlite3_stmt *s;
 	int rc, r = 0;
 
-	if ((s = stmt_get(st, S_CERT_GET, err)) == NULL)
+	if ((s = stmt_open(st, S_CERT_GET, err)) == NULL)
 		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
@@ -385,7 +384,7 @@ ck_store_cert_get(struct ck_store *st, int64_t id, ck_row_cb cb, void *ctx,
 	} else {
 		r = db_err(st, rc, err, "get");
 	}
-	sqlite3_reset(s);
+	stmt_close(st, S_CERT_GET, s);
 	return r;
 }
 
@@ -471,15 +470,11 @@ ck_store_locations(struct ck_store *st, int64_t cert_id, ck_location_cb cb,
     void *ctx, struct ck_err *err)
 {
 	struct ck_location loc;
-	sqlite3_stmt *s = NULL;
-	int r, rc;
+	sqlite3_stmt *s;
+	int r = 0, rc;
 
-	if ((r = prepare(st,
-	         "SELECT p.kind, p.place, l.first_seen, l.last_seen, "
-	         "l.present FROM locations l JOIN places p ON p.id = "
-	         "l.place_id WHERE l.cert_id = $1 ORDER BY p.kind, p.place",
-	         &s, err)) != 0)
-		return r;
+	if ((s = stmt_open(st, S_LOCATIONS, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, cert_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		loc.kind = col_text(s, 0);
@@ -492,6 +487,6 @@ ck_store_locations(struct ck_store *st, int64_t cert_id, ck_location_cb cb,
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = db_err(st, rc, err, "locations");
-	sqlite3_finalize(s);
+	stmt_close(st, S_LOCATIONS, s);
 	return r;
 }

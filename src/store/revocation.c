@@ -10,30 +10,19 @@
 
 #include "base/mem.h"
 
-static int
-prep(struct ck_store *st, const char *sql, sqlite3_stmt **s, struct ck_err *err)
-{
-	int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
-
-	return rc == SQLITE_OK ? 0 : db_err(st, rc, err, "revocation");
-}
-
 int
 ck_store_cert_revoke(struct ck_store *st, int64_t cert_id, int64_t at,
     int reason, bool *already, struct ck_err *err)
 {
 	sqlite3_stmt *s = NULL;
 	char rs[16];
-	int r;
+	int r = 0;
 
 	*already = false;
 	if (!st->in_tx)
 		CK_BUG("cert_revoke outside a transaction");
-	if ((r = prep(st,
-	         "UPDATE certificates SET revoked_at = $1, revocation_reason = "
-	         "$2 WHERE id = $3 AND revoked_at IS NULL",
-	         &s, err)) != 0)
-		return r;
+	if ((s = stmt_open(st, S_REVOKE, err)) == NULL)
+		return CK_E_DB;
 	snprintf(rs, sizeof(rs), "%d", reason);
 	sqlite3_bind_int64(s, 1, at);
 	sqlite3_bind_text(s, 2, rs, -1, SQLITE_STATIC);
@@ -41,7 +30,7 @@ ck_store_cert_revoke(struct ck_store *st, int64_t cert_id, int64_t at,
 	r = step_write(st, s, err, "revoke");
 	if (r == 0)
 		*already = sqlite3_changes(st->db) == 0;
-	sqlite3_finalize(s);
+	stmt_close(st, S_REVOKE, s);
 	return r;
 }
 
@@ -50,13 +39,12 @@ ck_store_issued_by(struct ck_store *st, int64_t cert_id, int64_t *ca_id,
     char **serial, struct ck_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int r, rc;
+	int r = 0, rc;
 
 	*ca_id = 0;
 	*serial = NULL;
-	if ((r = prep(st, "SELECT ca_id, serial FROM issued WHERE cert_id = $1",
-	         &s, err)) != 0)
-		return r;
+	if ((s = stmt_open(st, S_ISSUED_BY, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, cert_id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -65,7 +53,7 @@ ck_store_issued_by(struct ck_store *st, int64_t cert_id, int64_t *ca_id,
 	} else if (rc != SQLITE_DONE) {
 		r = db_err(st, rc, err, "issued");
 	}
-	sqlite3_finalize(s);
+	stmt_close(st, S_ISSUED_BY, s);
 	return r;
 }
 
@@ -75,16 +63,10 @@ ck_store_revoked_list(struct ck_store *st, int64_t ca_id, int64_t now,
 {
 	struct ck_revoked rv;
 	sqlite3_stmt *s = NULL;
-	int r, rc;
+	int r = 0, rc;
 
-	if ((r = prep(st,
-	         "SELECT i.serial, c.revoked_at, c.revocation_reason FROM "
-	         "issued "
-	         "i JOIN certificates c ON c.id = i.cert_id WHERE i.ca_id = $1 "
-	         "AND c.revoked_at IS NOT NULL AND c.not_after >= $2 ORDER BY "
-	         "c.revoked_at, i.serial",
-	         &s, err)) != 0)
-		return r;
+	if ((s = stmt_open(st, S_REVOKED_LIST, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, ca_id);
 	sqlite3_bind_int64(s, 2, now);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -96,7 +78,7 @@ ck_store_revoked_list(struct ck_store *st, int64_t ca_id, int64_t now,
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = db_err(st, rc, err, "revoked");
-	sqlite3_finalize(s);
+	stmt_close(st, S_REVOKED_LIST, s);
 	return r;
 }
 
@@ -105,16 +87,13 @@ ck_store_crl_latest(struct ck_store *st, int64_t ca_id, int64_t *number,
     int64_t *next_update, uint8_t **der, size_t *der_len, struct ck_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int r, rc;
+	int r = 0, rc;
 
 	*number = *next_update = 0;
 	*der = NULL;
 	*der_len = 0;
-	if ((r = prep(st,
-	         "SELECT number, next_update, der FROM crls WHERE ca_id = $1 "
-	         "ORDER BY number DESC LIMIT 1",
-	         &s, err)) != 0)
-		return r;
+	if ((s = stmt_open(st, S_CRL_LATEST, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, ca_id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -125,7 +104,7 @@ ck_store_crl_latest(struct ck_store *st, int64_t ca_id, int64_t *number,
 	} else if (rc != SQLITE_DONE) {
 		r = db_err(st, rc, err, "crls");
 	}
-	sqlite3_finalize(s);
+	stmt_close(st, S_CRL_LATEST, s);
 	return r;
 }
 
@@ -135,23 +114,19 @@ ck_store_crl_add(struct ck_store *st, int64_t ca_id, int64_t number,
     size_t der_len, struct ck_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int r;
+	int r = 0;
 
 	if (!st->in_tx)
 		CK_BUG("crl_add outside a transaction");
-	if ((r = prep(st,
-	         "INSERT INTO crls (ca_id, number, this_update, next_update, "
-	         "der) "
-	         "VALUES ($1, $2, $3, $4, $5)",
-	         &s, err)) != 0)
-		return r;
+	if ((s = stmt_open(st, S_CRL_ADD, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, ca_id);
 	sqlite3_bind_int64(s, 2, number);
 	sqlite3_bind_int64(s, 3, this_update);
 	sqlite3_bind_int64(s, 4, next_update);
 	sqlite3_bind_blob(s, 5, der, (int)der_len, SQLITE_STATIC);
 	r = step_write(st, s, err, "crls");
-	sqlite3_finalize(s);
+	stmt_close(st, S_CRL_ADD, s);
 	return r;
 }
 
@@ -160,17 +135,13 @@ ck_store_serial_status(struct ck_store *st, int64_t ca_id, const char *serial,
     int *status, int64_t *revoked_at, int *reason, struct ck_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int r, rc;
+	int r = 0, rc;
 
 	*status = 2;
 	*revoked_at = 0;
 	*reason = 0;
-	if ((r = prep(st,
-	         "SELECT c.revoked_at, c.revocation_reason FROM issued i JOIN "
-	         "certificates c ON c.id = i.cert_id WHERE i.ca_id = $1 AND "
-	         "i.serial = $2",
-	         &s, err)) != 0)
-		return r;
+	if ((s = stmt_open(st, S_SERIAL_STATUS, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, ca_id);
 	sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
@@ -185,7 +156,7 @@ ck_store_serial_status(struct ck_store *st, int64_t ca_id, const char *serial,
 	} else if (rc != SQLITE_DONE) {
 		r = db_err(st, rc, err, "issued");
 	}
-	sqlite3_finalize(s);
+	stmt_close(st, S_SERIAL_STATUS, s);
 	return r;
 }
 
@@ -195,17 +166,13 @@ ck_store_responder_get(struct ck_store *st, int64_t ca_id, uint8_t **cert_der,
     struct ck_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int r, rc;
+	int r = 0, rc;
 
 	*cert_der = *key_sealed = NULL;
 	*cert_len = *key_len = 0;
 	*not_after = 0;
-	if ((r = prep(st,
-	         "SELECT c.der, o.key_sealed, o.not_after FROM ocsp_responders "
-	         "o "
-	         "JOIN certificates c ON c.id = o.cert_id WHERE o.ca_id = $1",
-	         &s, err)) != 0)
-		return r;
+	if ((s = stmt_open(st, S_RESPONDER_GET, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, ca_id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -219,7 +186,7 @@ ck_store_responder_get(struct ck_store *st, int64_t ca_id, uint8_t **cert_der,
 	} else {
 		r = db_err(st, rc, err, "ocsp_responders");
 	}
-	sqlite3_finalize(s);
+	stmt_close(st, S_RESPONDER_GET, s);
 	return r;
 }
 
@@ -229,23 +196,18 @@ ck_store_responder_set(struct ck_store *st, int64_t ca_id, int64_t cert_id,
     struct ck_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int r;
+	int r = 0;
 
 	if (!st->in_tx)
 		CK_BUG("responder_set outside a transaction");
-	if ((r = prep(st,
-	         "INSERT INTO ocsp_responders (ca_id, cert_id, key_sealed, "
-	         "not_after) VALUES ($1, $2, $3, $4) ON CONFLICT (ca_id) DO "
-	         "UPDATE SET cert_id = excluded.cert_id, key_sealed = "
-	         "excluded.key_sealed, not_after = excluded.not_after",
-	         &s, err)) != 0)
-		return r;
+	if ((s = stmt_open(st, S_RESPONDER_SET, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, ca_id);
 	sqlite3_bind_int64(s, 2, cert_id);
 	sqlite3_bind_blob(s, 3, key_sealed, (int)key_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, not_after);
 	r = step_write(st, s, err, "ocsp_responders");
-	sqlite3_finalize(s);
+	stmt_close(st, S_RESPONDER_SET, s);
 	return r;
 }
 
@@ -255,16 +217,13 @@ ck_store_ocsp_cache_get(struct ck_store *st, int64_t ca_id,
     uint8_t **der, size_t *der_len, struct ck_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int r, rc;
+	int r = 0, rc;
 
 	*der = NULL;
 	*der_len = 0;
 	*this_update = 0;
-	if ((r = prep(st,
-	         "SELECT this_update, der FROM ocsp_cache WHERE ca_id = $1 AND "
-	         "hash_alg = $2 AND serial = $3",
-	         &s, err)) != 0)
-		return r;
+	if ((s = stmt_open(st, S_OCSP_CACHE_GET, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, ca_id);
 	sqlite3_bind_text(s, 2, hash_alg, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, serial, -1, SQLITE_STATIC);
@@ -276,7 +235,7 @@ ck_store_ocsp_cache_get(struct ck_store *st, int64_t ca_id,
 	} else if (rc != SQLITE_DONE) {
 		r = db_err(st, rc, err, "ocsp_cache");
 	}
-	sqlite3_finalize(s);
+	stmt_close(st, S_OCSP_CACHE_GET, s);
 	return r;
 }
 
@@ -286,23 +245,17 @@ ck_store_ocsp_cache_put(struct ck_store *st, int64_t ca_id,
     const uint8_t *der, size_t der_len, struct ck_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int r;
+	int r = 0;
 
-	if ((r = prep(st,
-	         "INSERT INTO ocsp_cache (ca_id, hash_alg, serial, "
-	         "this_update, "
-	         "der) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (ca_id, "
-	         "hash_alg, serial) DO UPDATE SET this_update = "
-	         "excluded.this_update, der = excluded.der",
-	         &s, err)) != 0)
-		return r;
+	if ((s = stmt_open(st, S_OCSP_CACHE_PUT, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, ca_id);
 	sqlite3_bind_text(s, 2, hash_alg, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, serial, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, this_update);
 	sqlite3_bind_blob(s, 5, der, (int)der_len, SQLITE_STATIC);
 	r = step_write(st, s, err, "ocsp_cache");
-	sqlite3_finalize(s);
+	stmt_close(st, S_OCSP_CACHE_PUT, s);
 	return r;
 }
 
@@ -311,15 +264,13 @@ ck_store_ocsp_cache_drop(
     struct ck_store *st, int64_t ca_id, const char *serial, struct ck_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int r;
+	int r = 0;
 
-	if ((r = prep(st,
-	         "DELETE FROM ocsp_cache WHERE ca_id = $1 AND serial = $2", &s,
-	         err)) != 0)
-		return r;
+	if ((s = stmt_open(st, S_OCSP_CACHE_DROP, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, ca_id);
 	sqlite3_bind_text(s, 2, serial, -1, SQLITE_STATIC);
 	r = step_write(st, s, err, "ocsp_cache");
-	sqlite3_finalize(s);
+	stmt_close(st, S_OCSP_CACHE_DROP, s);
 	return r;
 }

@@ -33,38 +33,32 @@ static int
 count_range(struct ck_store *st, int64_t from, int64_t to, int64_t *out,
     struct ck_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	int rc = sqlite3_prepare_v2(st->db,
-	    "SELECT COUNT(*) FROM certificates WHERE not_after >= $1 AND "
-	    "not_after < $2",
-	    -1, &s, NULL);
+	sqlite3_stmt *s;
+	int rc, r = 0;
 
-	if (rc != SQLITE_OK)
-		return db_err(st, rc, err, "stats");
+	if ((s = stmt_open(st, S_STATS_RANGE, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, from);
 	sqlite3_bind_int64(s, 2, to);
 	rc = sqlite3_step(s);
 	*out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)
-		return db_err(st, rc, err, "stats");
-	return 0;
+		r = db_err(st, rc, err, "stats");
+	stmt_close(st, S_STATS_RANGE, s);
+	return r;
 }
 
 static int
 dim_list(struct ck_store *st, const char *dim, struct ck_count **out, size_t *n,
     struct ck_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	int rc = sqlite3_prepare_v2(st->db,
-	    "SELECT key, n FROM cert_counts WHERE dim = $1 AND n > 0 "
-	    "ORDER BY n DESC, key",
-	    -1, &s, NULL);
+	sqlite3_stmt *s;
+	int rc, r = 0;
 
 	*out = NULL;
 	*n = 0;
-	if (rc != SQLITE_OK)
-		return db_err(st, rc, err, "stats");
+	if ((s = stmt_open(st, S_STATS_DIM, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_text(s, 1, dim, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		*out = ck_reallocarray(*out, *n + 1, sizeof(**out));
@@ -73,10 +67,10 @@ dim_list(struct ck_store *st, const char *dim, struct ck_count **out, size_t *n,
 		(*out)[*n].n = sqlite3_column_int64(s, 1);
 		(*n)++;
 	}
-	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
-		return db_err(st, rc, err, "stats");
-	return 0;
+		r = db_err(st, rc, err, "stats");
+	stmt_close(st, S_STATS_DIM, s);
+	return r;
 }
 
 int
@@ -90,12 +84,8 @@ ck_store_stats(
 	int r = 0, rc;
 
 	*out = NULL;
-	rc = sqlite3_prepare_v2(st->db,
-	    "SELECT CAST(key AS INTEGER), n FROM cert_counts WHERE dim = 'day' "
-	    "AND n > 0",
-	    -1, &q, NULL);
-	if (rc != SQLITE_OK) {
-		r = db_err(st, rc, err, "stats");
+	if ((q = stmt_open(st, S_STATS_DAYS, err)) == NULL) {
+		r = CK_E_DB;
 		goto out;
 	}
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -128,7 +118,7 @@ ck_store_stats(
 	*out = s;
 	s = NULL;
 out:
-	sqlite3_finalize(q);
+	stmt_close(st, S_STATS_DAYS, q);
 	ck_stats_free(s);
 	return r;
 }

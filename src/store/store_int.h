@@ -1,6 +1,12 @@
 /*
  * Shared by the files of src/store/ only: the SQLite handle, the cache of
  * prepared statements, and the per-transaction count deltas.
+ *
+ * Every statement whose text is fixed is prepared once per handle, on
+ * first use, and kept until ck_store_free(): preparing costs 6-9 us, more
+ * than most of the statements take to run. Its text is in sql.c under an
+ * enum stmt_id; functions take it with stmt_open() and give it back with
+ * stmt_close().
  */
 #ifndef CK_STORE_INT_H
 #define CK_STORE_INT_H
@@ -26,6 +32,48 @@ enum stmt_id {
 	S_EVENT_INSERT,
 	S_CERT_GET,
 	S_LINK_SET,
+	/* cas.c */
+	S_CA_ADD,
+	S_CA_BY_NAME,
+	S_CA_ALL,
+	S_CA_NAME,
+	S_SERIAL_TAKEN,
+	S_ISSUED_ADD,
+	/* revocation.c */
+	S_REVOKE,
+	S_ISSUED_BY,
+	S_REVOKED_LIST,
+	S_CRL_LATEST,
+	S_CRL_ADD,
+	S_SERIAL_STATUS,
+	S_RESPONDER_GET,
+	S_RESPONDER_SET,
+	S_OCSP_CACHE_GET,
+	S_OCSP_CACHE_PUT,
+	S_OCSP_CACHE_DROP,
+	/* tokens.c */
+	S_TOKEN_ADD,
+	S_TOKEN_IS_REVOKED,
+	S_TOKEN_REVOKE,
+	S_TOKEN_FIND_ID,
+	S_TOKEN_FIND_NAME,
+	S_TOKEN_GET,
+	S_TOKEN_BY_HASH,
+	S_TOKEN_ALL,
+	S_TOKEN_LIVE,
+	S_TOKEN_TOUCH,
+	/* events.c */
+	S_EVENTS_RANGE,
+	S_EVENTS_ALL,
+	/* stats.c */
+	S_STATS_DAYS,
+	S_STATS_RANGE,
+	S_STATS_DIM,
+	/* query.c (cert_list and cert_count build their SQL per filter and
+	 * prepare it per call) */
+	S_FIND_SHA,
+	S_FIND_SHA_OPEN,
+	S_LOCATIONS,
 	S_MAX
 };
 
@@ -85,9 +133,29 @@ int64_t str_hash(const char *s);
 /* Maps the connection's last error into err. Returns the CK_E_* code. */
 int db_err(struct ck_store *st, int rc, struct ck_err *err, const char *what);
 
-/* The cached statement id, reset and with bindings cleared; NULL on error. */
+/*
+ * The cached statement id, reset and with bindings cleared; NULL on error.
+ * For straight-line use that ends with the statement reset (step_write()
+ * does it): nothing may call back into the store while it is stepped.
+ */
 sqlite3_stmt *stmt_get(
     struct ck_store *st, enum stmt_id id, struct ck_err *err);
+
+/*
+ * Like stmt_get(), for any use, including statements whose rows go to a
+ * callback that may come back into the store: when the cached statement
+ * is still being stepped by an outer call, a statement of its own is
+ * prepared instead. Always paired with stmt_close(). NULL on error.
+ */
+sqlite3_stmt *stmt_open(
+    struct ck_store *st, enum stmt_id id, struct ck_err *err);
+
+/*
+ * Ends a use of a statement from stmt_open(): resets it (so that a read
+ * does not hold its snapshot of the database) and clears its bindings, or
+ * finalizes it when it was not the cached one. Accepts NULL.
+ */
+void stmt_close(struct ck_store *st, enum stmt_id id, sqlite3_stmt *s);
 
 /*
  * Steps a write statement to completion, honouring fault injection.
@@ -114,6 +182,16 @@ void row_from_stmt(sqlite3_stmt *s, struct ck_cert_row *row, bool with_der);
 	"not_before, not_after, key_type, key_bits, curve, sig_alg, is_ca, "   \
 	"path_len, ski, aki, self_issued, issuer_id, link_state, revoked_at, " \
 	"first_seen, last_seen, NULL"
+
+/* The columns of a CA row, in the order cas.c reads them. */
+#define CA_COLUMNS                                                         \
+	"id, name, cert_id, parent_id, key_type, key_sealed, created_at, " \
+	"state"
+
+/* The columns of a token row, in the order tokens.c reads them. */
+#define TOKEN_COLUMNS                                                         \
+	"id, name, role, pattern, hash, created_at, expires_at, revoked_at, " \
+	"last_used_at"
 
 void counts_add(struct counts *c, const char *dim, const char *key, int64_t n);
 void counts_clear(struct counts *c);

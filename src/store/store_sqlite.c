@@ -42,19 +42,15 @@ db_err(struct ck_store *st, int rc, struct ck_err *err, const char *what)
 	return ck_err_set(err, code, "store: %s: %s", what, msg);
 }
 
-sqlite3_stmt *
-stmt_get(struct ck_store *st, enum stmt_id id, struct ck_err *err)
+/* Prepares statement id; persistent when it is to be kept. */
+static sqlite3_stmt *
+prepare(struct ck_store *st, enum stmt_id id, bool keep, struct ck_err *err)
 {
-	sqlite3_stmt *s = st->stmts[id];
+	sqlite3_stmt *s = NULL;
 	int rc;
 
-	if (s != NULL) {
-		sqlite3_reset(s);
-		sqlite3_clear_bindings(s);
-		return s;
-	}
-	rc = sqlite3_prepare_v3(
-	    st->db, ck_store_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+	rc = sqlite3_prepare_v3(st->db, ck_store_sql[id], -1,
+	    keep ? SQLITE_PREPARE_PERSISTENT : 0, &s, NULL);
 	if (rc != SQLITE_OK) {
 		db_err(st, rc, err, "prepare");
 		return NULL;
@@ -66,8 +62,45 @@ stmt_get(struct ck_store *st, enum stmt_id id, struct ck_err *err)
 		if (strcmp(sqlite3_bind_parameter_name(s, i), want) != 0)
 			CK_BUG("sql parameters out of order");
 	}
-	st->stmts[id] = s;
 	return s;
+}
+
+sqlite3_stmt *
+stmt_get(struct ck_store *st, enum stmt_id id, struct ck_err *err)
+{
+	sqlite3_stmt *s = st->stmts[id];
+
+	if (s != NULL) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		return s;
+	}
+	if ((s = prepare(st, id, true, err)) != NULL)
+		st->stmts[id] = s;
+	return s;
+}
+
+sqlite3_stmt *
+stmt_open(struct ck_store *st, enum stmt_id id, struct ck_err *err)
+{
+	/* Still stepped by a caller further up whose row callback came
+	 * back here: resetting it would cut that caller's rows short. */
+	if (st->stmts[id] != NULL && sqlite3_stmt_busy(st->stmts[id]))
+		return prepare(st, id, false, err);
+	return stmt_get(st, id, err);
+}
+
+void
+stmt_close(struct ck_store *st, enum stmt_id id, sqlite3_stmt *s)
+{
+	if (s == NULL)
+		return;
+	if (s != st->stmts[id]) {
+		sqlite3_finalize(s);
+		return;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 }
 
 int

@@ -8,18 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TOKEN_COLUMNS                                                         \
-	"id, name, role, pattern, hash, created_at, expires_at, revoked_at, " \
-	"last_used_at"
-
-static int
-prep(struct ck_store *st, const char *sql, sqlite3_stmt **s, struct ck_err *err)
-{
-	int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
-
-	return rc == SQLITE_OK ? 0 : db_err(st, rc, err, "tokens");
-}
-
 static void
 token_from_stmt(sqlite3_stmt *s, struct ck_token_row *t)
 {
@@ -34,10 +22,11 @@ token_from_stmt(sqlite3_stmt *s, struct ck_token_row *t)
 	t->last_used_at = sqlite3_column_int64(s, 8);
 }
 
-/* Steps s, handing each row to cb. With one, no row is CK_E_NOTFOUND. */
+/* Steps s (statement id), handing each row to cb, then closes it. With
+ * one, no row is CK_E_NOTFOUND. */
 static int
-rows(struct ck_store *st, sqlite3_stmt *s, bool one, ck_token_cb cb, void *ctx,
-    struct ck_err *err)
+rows(struct ck_store *st, enum stmt_id id, sqlite3_stmt *s, bool one,
+    ck_token_cb cb, void *ctx, struct ck_err *err)
 {
 	struct ck_token_row t;
 	int rc, r = 0, n = 0;
@@ -60,7 +49,7 @@ rows(struct ck_store *st, sqlite3_stmt *s, bool one, ck_token_cb cb, void *ctx,
 		r = db_err(st, rc, err, "tokens");
 	else if (r == 0 && one && n == 0)
 		r = ck_err_set(err, CK_E_NOTFOUND, "no such token");
-	sqlite3_finalize(s);
+	stmt_close(st, id, s);
 	return r;
 }
 
@@ -70,16 +59,13 @@ ck_store_token_add(struct ck_store *st, const char *name, const char *role,
     int64_t expires_at, int64_t *id, struct ck_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int rc, r;
+	int rc, r = 0;
 
 	*id = 0;
 	if (!st->in_tx)
 		CK_BUG("token_add outside a transaction");
-	if ((r = prep(st,
-	         "INSERT INTO tokens (name, role, pattern, hash, created_at, "
-	         "expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-	         &s, err)) != 0)
-		return r;
+	if ((s = stmt_open(st, S_TOKEN_ADD, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, role, -1, SQLITE_STATIC);
 	if (pattern != NULL)
@@ -99,7 +85,7 @@ ck_store_token_add(struct ck_store *st, const char *name, const char *role,
 	} else {
 		r = db_err(st, rc, err, "tokens");
 	}
-	sqlite3_finalize(s);
+	stmt_close(st, S_TOKEN_ADD, s);
 	return r;
 }
 
@@ -108,15 +94,13 @@ ck_store_token_revoke(struct ck_store *st, int64_t id, int64_t at,
     bool *already, struct ck_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int r, rc;
+	int r = 0, rc;
 
 	*already = false;
 	if (!st->in_tx)
 		CK_BUG("token_revoke outside a transaction");
-	if ((r = prep(st,
-	         "SELECT revoked_at IS NOT NULL FROM tokens WHERE id = $1", &s,
-	         err)) != 0)
-		return r;
+	if ((s = stmt_open(st, S_TOKEN_IS_REVOKED, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
@@ -126,18 +110,15 @@ ck_store_token_revoke(struct ck_store *st, int64_t id, int64_t at,
 		    err, CK_E_NOTFOUND, "no token with id %lld", (long long)id);
 	else
 		r = db_err(st, rc, err, "tokens");
-	sqlite3_finalize(s);
+	stmt_close(st, S_TOKEN_IS_REVOKED, s);
 	if (r != 0 || *already)
 		return r;
-	if ((r = prep(st,
-	         "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND "
-	         "revoked_at IS NULL",
-	         &s, err)) != 0)
-		return r;
+	if ((s = stmt_open(st, S_TOKEN_REVOKE, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, at);
 	sqlite3_bind_int64(s, 2, id);
 	r = step_write(st, s, err, "token revoke");
-	sqlite3_finalize(s);
+	stmt_close(st, S_TOKEN_REVOKE, s);
 	return r;
 }
 
@@ -157,20 +138,17 @@ ck_store_token_find(
     struct ck_store *st, const char *ref, int64_t *id, struct ck_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int r, rc;
+	int r = 0, rc;
 	bool by_id = all_digits(ref);
+	enum stmt_id sid = by_id ? S_TOKEN_FIND_ID : S_TOKEN_FIND_NAME;
 
 	*id = 0;
 	if (by_id && strlen(ref) > 18)
 		return ck_err_set(err, CK_E_NOTFOUND, "no token %s", ref);
 	/* Names cannot be all digits (src/auth/ refuses them), so an id and
 	 * a name never compete. */
-	if ((r = prep(st,
-	         by_id ? "SELECT id FROM tokens WHERE id = $1"
-	               : "SELECT id FROM tokens WHERE name = $1 ORDER BY "
-	                 "revoked_at IS NULL DESC, id DESC LIMIT 1",
-	         &s, err)) != 0)
-		return r;
+	if ((s = stmt_open(st, sid, err)) == NULL)
+		return CK_E_DB;
 	if (by_id)
 		sqlite3_bind_int64(s, 1, strtoll(ref, NULL, 10));
 	else
@@ -183,7 +161,7 @@ ck_store_token_find(
 		    by_id ? "with id " : "called ", ref);
 	else
 		r = db_err(st, rc, err, "tokens");
-	sqlite3_finalize(s);
+	stmt_close(st, sid, s);
 	return r;
 }
 
@@ -191,65 +169,52 @@ int
 ck_store_token_get(struct ck_store *st, int64_t id, ck_token_cb cb, void *ctx,
     struct ck_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
+	sqlite3_stmt *s;
 
-	if ((r = prep(st, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE id = $1",
-	         &s, err)) != 0)
-		return r;
+	if ((s = stmt_open(st, S_TOKEN_GET, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, id);
-	return rows(st, s, true, cb, ctx, err);
+	return rows(st, S_TOKEN_GET, s, true, cb, ctx, err);
 }
 
 int
 ck_store_token_by_hash(struct ck_store *st, const uint8_t hash[32],
     ck_token_cb cb, void *ctx, struct ck_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
+	sqlite3_stmt *s;
 
-	if ((r = prep(st,
-	         "SELECT " TOKEN_COLUMNS " FROM tokens WHERE hash = $1", &s,
-	         err)) != 0)
-		return r;
+	if ((s = stmt_open(st, S_TOKEN_BY_HASH, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
-	return rows(st, s, true, cb, ctx, err);
+	return rows(st, S_TOKEN_BY_HASH, s, true, cb, ctx, err);
 }
 
 int
 ck_store_token_list(struct ck_store *st, bool all, int64_t now, ck_token_cb cb,
     void *ctx, struct ck_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	int r;
+	enum stmt_id id = all ? S_TOKEN_ALL : S_TOKEN_LIVE;
+	sqlite3_stmt *s;
 
-	if ((r = prep(st,
-	         all ? "SELECT " TOKEN_COLUMNS " FROM tokens ORDER BY id"
-	             : "SELECT " TOKEN_COLUMNS " FROM tokens WHERE revoked_at "
-	               "IS NULL AND (expires_at = 0 OR expires_at > $1) ORDER "
-	               "BY id",
-	         &s, err)) != 0)
-		return r;
+	if ((s = stmt_open(st, id, err)) == NULL)
+		return CK_E_DB;
 	if (!all)
 		sqlite3_bind_int64(s, 1, now);
-	return rows(st, s, false, cb, ctx, err);
+	return rows(st, id, s, false, cb, ctx, err);
 }
 
 int
 ck_store_token_touch(
     struct ck_store *st, int64_t id, int64_t at, struct ck_err *err)
 {
-	sqlite3_stmt *s = NULL;
+	sqlite3_stmt *s;
 	int r;
 
-	if ((r = prep(st,
-	         "UPDATE tokens SET last_used_at = $1 WHERE id = $2 AND "
-	         "(last_used_at IS NULL OR last_used_at < $1)",
-	         &s, err)) != 0)
-		return r;
+	if ((s = stmt_open(st, S_TOKEN_TOUCH, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(s, 1, at);
 	sqlite3_bind_int64(s, 2, id);
 	r = step_write(st, s, err, "token last used");
-	sqlite3_finalize(s);
+	stmt_close(st, S_TOKEN_TOUCH, s);
 	return r;
 }
