@@ -41,4 +41,18 @@ int ck_enroll(struct ck_store *st, const struct ck_enroll_req *req,
     struct ck_enroll_res *res, struct ck_err *err);
 void ck_enroll_res_release(struct ck_enroll_res *res);
 
+/*
+ * Issues a certificate for each of the n requests and records all those it
+ * signed in one transaction, so that one commit serves the lot. codes[i]
+ * gets request i's outcome: 0, or the refusal that ck_enroll() would give
+ * it, with the reason in errs[i] (errs may be NULL). One request's refusal
+ * leaves the others alone. res[i] is the caller's (ck_enroll_res_release())
+ * and holds a certificate only when codes[i] is 0, which is only after the
+ * commit. Returns 0 when the transaction committed (or there was nothing
+ * to record), else its error, which then is also the code of every request
+ * it held: none of them was recorded. Blocks on signing and on the store.
+ */
+int ck_enroll_batch(struct ck_store *st, const struct ck_enroll_req *reqs,
+    size_t n, struct ck_enroll_res *res, int *codes, struct ck_err *errs);
+
 #endif
