@@ -77,10 +77,53 @@ struct parse_ctx {
 	bool failed; /* the first error's reason is kept */
 };
 
+/* Keeps key = value of a free section (a profile's), for its consumer. */
+static int
+free_key(struct ck_config *cfg, const char *section, const char *name,
+    const char *value)
+{
+	struct ck_config_section *sec = NULL;
+
+	if (cfg->n_sections > 0 &&
+	    strcmp(cfg->sections[cfg->n_sections - 1].name, section) == 0)
+		sec = &cfg->sections[cfg->n_sections - 1];
+	if (sec == NULL) {
+		void *p = realloc(cfg->sections,
+		    (cfg->n_sections + 1) * sizeof(*cfg->sections));
+		if (p == NULL)
+			return -1;
+		cfg->sections = p;
+		sec = &cfg->sections[cfg->n_sections++];
+		memset(sec, 0, sizeof(*sec));
+		sec->name = strdup(section);
+	}
+	char **k = realloc(sec->keys, (sec->n + 1) * sizeof(char *));
+	if (k != NULL)
+		sec->keys = k;
+	char **v = realloc(sec->vals, (sec->n + 1) * sizeof(char *));
+	if (v != NULL)
+		sec->vals = v;
+	if (k == NULL || v == NULL || sec->name == NULL)
+		return -1;
+	sec->keys[sec->n] = strdup(name);
+	sec->vals[sec->n] = strdup(value);
+	sec->n++;
+	return 0;
+}
+
 static int
 on_ini(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *p = user;
+
+	if (strncmp(section, "profile.", 8) == 0 && section[8] != '\0') {
+		if (free_key(p->cfg, section, name, value) != 0) {
+			ck_err_set(p->err, CK_E_INTERNAL, "out of memory");
+			p->failed = true;
+			return 0;
+		}
+		return 1;
+	}
 
 	for (int k = 0; k < CK_CFG_COUNT; k++) {
 		if (strcmp(keys[k].section, section) != 0 ||
@@ -160,6 +203,19 @@ ck_config_release(struct ck_config *cfg)
 	}
 	free(cfg->path);
 	cfg->path = NULL;
+	for (size_t i = 0; i < cfg->n_sections; i++) {
+		struct ck_config_section *sec = &cfg->sections[i];
+		for (size_t j = 0; j < sec->n; j++) {
+			free(sec->keys[j]);
+			free(sec->vals[j]);
+		}
+		free(sec->keys);
+		free(sec->vals);
+		free(sec->name);
+	}
+	free(cfg->sections);
+	cfg->sections = NULL;
+	cfg->n_sections = 0;
 }
 
 const char *
@@ -206,4 +262,11 @@ ck_config_write_example(FILE *f)
 		fprintf(f, "# %s ($%s)\n", keys[k].doc, keys[k].env);
 		fprintf(f, "%s = %s\n", keys[k].name, keys[k].def);
 	}
+	fprintf(f,
+	    "\n# User-defined certificate profiles, one section each (see "
+	    "docs/config.md):\n"
+	    "# [profile.web-short]\n"
+	    "# base = tls-server\n"
+	    "# max_days = 30\n"
+	    "# ext_key_usage = serverAuth,clientAuth\n");
 }

@@ -59,7 +59,7 @@
 	    "database)")                                                      \
 	X(MAX_HEADER, "limits", "max_header_bytes",                           \
 	    "CERTKEEP_MAX_HEADER_BYTES", "16384", 'i',                        \
-	    "largest request line plus headers; larger gets 400")         \
+	    "largest request line plus headers; larger gets 400")             \
 	X(MAX_BODY, "limits", "max_body_bytes", "CERTKEEP_MAX_BODY_BYTES",    \
 	    "1048576", 'i', "largest request body; larger gets 413")          \
 	X(REQUEST_TIMEOUT, "limits", "request_timeout",                       \
@@ -90,9 +90,18 @@ enum ck_config_key {
 	    CK_CFG_COUNT
 };
 
+/* A section of free keys ("[profile.NAME]"), checked by its consumer. */
+struct ck_config_section {
+	char *name; /* "profile.web" */
+	char **keys, **vals;
+	size_t n;
+};
+
 struct ck_config {
 	char *val[CK_CFG_COUNT]; /* owned; never NULL after ck_config_load */
 	char *path; /* the file read, or NULL */
+	struct ck_config_section *sections; /* owned */
+	size_t n_sections;
 };
 
 /*
@@ -112,6 +121,10 @@ int ck_config_set(struct ck_config *cfg, enum ck_config_key k, const char *v,
 const char *ck_config_str(const struct ck_config *cfg, enum ck_config_key k);
 /* Integer value; durations in seconds. Checked by load and set. */
 int64_t ck_config_int(const struct ck_config *cfg, enum ck_config_key k);
+
+/* Sections whose names start with "profile." (user-defined certificate
+ * profiles, see ck_profiles_configure) are kept as free key = value
+ * lists; other unknown sections are errors. */
 
 /* Writes the commented example file: every key with its default. */
 void ck_config_write_example(FILE *f);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/config.h"
 #include "base/err.h"
 #include "store/store.h"
 
@@ -111,10 +112,25 @@ struct ck_profile {
 	int min_rsa_bits;
 	bool allow_ed25519;
 	int max_days; /* 0: the CA/Browser Forum schedule (tls-server) */
+	/* Web PKI rules (tls-server and profiles based on it): the CN is
+	 * also a SAN, at least one DNS name or IP is required. */
+	bool web_pki;
 };
 
-/* The built-in profile called name, or NULL. */
+/* The profile called name (built-in or configured), or NULL. Profiles
+ * live until the process exits. */
 const struct ck_profile *ck_profile_find(const char *name);
+
+/*
+ * Adds the user-defined profiles of cfg's [profile.NAME] sections, which
+ * replace those configured before (built-in names cannot be redefined).
+ * Keys: base (a built-in profile to start from), key_usage, ext_key_usage
+ * (comma lists of the X.509 names, or OIDs for EKU), ca, san_types (dns,
+ * ip, email, uri or none), subject_fields, min_rsa_bits, allow_ed25519,
+ * max_days, web_pki. A bad section is CK_E_PARSE naming it and the key,
+ * and changes nothing. Thread-safe with ck_profile_find.
+ */
+int ck_profiles_configure(const struct ck_config *cfg, struct ck_err *err);
 
 /*
  * The longest validity in days the profile allows for a certificate issued

@@ -95,18 +95,16 @@ sans_text(const struct ca_request *csr, const struct ck_profile *p,
 			cn_listed = true;
 	}
 	/* Baseline Requirements: a CN must also be a SAN. */
-	if (!cn_listed && (p->san_types & CK_SAN_ALLOW_DNS) &&
-	    strcmp(p->name, "tls-server") == 0) {
+	if (!cn_listed && (p->san_types & CK_SAN_ALLOW_DNS) && p->web_pki) {
 		if (strpbrk(csr->cn, ", \n") != NULL)
 			return ck_err_set(err, CK_E_INVAL,
 			    "subject CN '%s' is not a DNS name", csr->cn);
 		ck_buf_printf(out, "%sDNS:%s", out->len ? "," : "", csr->cn);
 	}
-	if (p->san_types != 0 && out->len == 0 &&
-	    strcmp(p->name, "tls-server") == 0)
+	if (p->san_types != 0 && out->len == 0 && p->web_pki)
 		return ck_err_set(err, CK_E_INVAL,
-		    "profile tls-server needs at least one DNS name or IP "
-		    "address");
+		    "profile %s needs at least one DNS name or IP address",
+		    p->name);
 	return 0;
 }
 

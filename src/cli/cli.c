@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/config.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "ca/ca.h"
 #include "x509/x509.h"
 
 #ifndef CK_VERSION
@@ -58,7 +60,10 @@ usage(FILE *f)
 	    "Global options:\n"
 	    "  --db URL     inventory database (default "
 	    "sqlite:./var/certkeep.db,\n"
-	    "               or $CERTKEEP_DB)\n"
+	    "               or $CERTKEEP_DB, or the config file's)\n"
+	    "  --config F   certkeep.conf (or $CERTKEEP_CONFIG): database, "
+	    "master key,\n"
+	    "               public URL and user-defined profiles\n"
 	    "  -h, --help   this help; `certkeep COMMAND --help` for a "
 	    "command\n"
 	    "  --version    print the version\n"
@@ -69,21 +74,56 @@ usage(FILE *f)
 #undef CK_EXIT_HELP
 }
 
+/*
+ * The config file (--config or $CERTKEEP_CONFIG), when there is one, for
+ * the commands other than serve (which reads its own): its database when
+ * --db and $CERTKEEP_DB are not given, its master key and public URL as
+ * defaults, and its user-defined profiles.
+ */
+static int
+cli_config(struct ck_cli *cli, const char *path, bool db_given)
+{
+	static struct ck_config cfg;
+	struct ck_err err = {0};
+	int r;
+
+	if (path == NULL)
+		path = getenv("CERTKEEP_CONFIG");
+	if (path == NULL || *path == '\0')
+		return 0;
+	if ((r = ck_config_load(path, &cfg, &err)) != 0 ||
+	    (r = ck_profiles_configure(&cfg, &err)) != 0) {
+		fprintf(stderr, "certkeep: %s\n", err.msg);
+		return CK_EXIT_USAGE;
+	}
+	if (!db_given)
+		cli->db_url = ck_config_str(&cfg, CK_CFG_DATABASE);
+	setenv("CERTKEEP_MASTER_KEY_FILE",
+	    ck_config_str(&cfg, CK_CFG_MASTER_KEY), 0);
+	setenv(
+	    "CERTKEEP_PUBLIC_URL", ck_config_str(&cfg, CK_CFG_PUBLIC_URL), 0);
+	return 0; /* cfg lives until exit: db_url points into it */
+}
+
 int
 ck_cli_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"db", required_argument, NULL, 'd'},
+	    {"config", required_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct ck_cli cli = {0};
+	const char *config = NULL;
+	bool db_given = false;
 	int c;
 
 	cli.prog = "certkeep";
 	cli.db_url = getenv("CERTKEEP_DB");
-	if (cli.db_url == NULL || *cli.db_url == '\0')
+	db_given = cli.db_url != NULL && *cli.db_url != '\0';
+	if (!db_given)
 		cli.db_url = "sqlite:./var/certkeep.db";
 	{
 		const char *lvl = getenv("CERTKEEP_LOG_LEVEL");
@@ -94,7 +134,15 @@ ck_cli_main(int argc, char **argv)
 	/* '+': stop at the command name; its options are its own. */
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'd': cli.db_url = optarg; break;
+		case 'd':
+			cli.db_url = optarg;
+			db_given = true;
+			break;
+		case 'c':
+			config = optarg;
+			/* serve reads its config from here too */
+			setenv("CERTKEEP_CONFIG", optarg, 1);
+			break;
 		case 'h': usage(stdout); return CK_EXIT_OK;
 		case 'V':
 			printf("certkeep %s\n", CK_VERSION);
@@ -110,8 +158,13 @@ ck_cli_main(int argc, char **argv)
 		if (strcmp(argv[optind], commands[i].name) == 0) {
 			int sub_argc = argc - optind;
 			char **sub_argv = argv + optind;
+			int r;
 
 			ck_x509_init();
+			cli.db_given = db_given;
+			if (strcmp(commands[i].name, "serve") != 0 &&
+			    (r = cli_config(&cli, config, db_given)) != 0)
+				return r;
 			optind = 0; /* glibc: full re-initialisation */
 			return commands[i].fn(&cli, sub_argc, sub_argv);
 		}

@@ -32,6 +32,7 @@ enum ck_exit {
 
 struct ck_cli {
 	const char *db_url;
+	bool db_given; /* by --db or $CERTKEEP_DB, not the default */
 	const char *prog; /* "certkeep" */
 };
 

@@ -190,6 +190,14 @@ out:
 	return r;
 }
 
+/* SIGHUP: user-defined profiles are taken from the new file. */
+static int
+reloaded(void *arg, const struct ck_config *cfg, struct ck_err *err)
+{
+	(void)arg;
+	return ck_profiles_configure(cfg, err);
+}
+
 int
 ck_cmd_serve(struct ck_cli *cli, int argc, char **argv)
 {
@@ -250,7 +258,7 @@ ck_cmd_serve(struct ck_cli *cli, int argc, char **argv)
 	}
 	if ((r = ck_config_load(config, &cfg, &err)) != 0)
 		return cli_fail(r, &err, "config");
-	if (cli->db_url != NULL && getenv("CERTKEEP_DB") == NULL)
+	if (cli->db_given) /* --db or $CERTKEEP_DB win over the file */
 		(void)ck_config_set(&cfg, CK_CFG_DATABASE, cli->db_url, NULL);
 	for (size_t i = 0; i < n_flags; i++)
 		if ((r = ck_config_set(&cfg, flags[i].k, flags[i].v, &err)) !=
@@ -268,6 +276,11 @@ ck_cmd_serve(struct ck_cli *cli, int argc, char **argv)
 		return CK_EXIT_USAGE;
 	}
 	ck_log_set_level(lvl);
+	if ((r = ck_profiles_configure(&cfg, &err)) != 0) {
+		fprintf(stderr, "certkeep: config: %s\n", err.msg);
+		ck_config_release(&cfg);
+		return CK_EXIT_USAGE;
+	}
 	if (strcmp(ck_config_str(&cfg, CK_CFG_LOG_TO), "syslog") == 0)
 		ck_log_to_syslog(true);
 	(void)mkdir(ck_config_str(&cfg, CK_CFG_DATA_DIR), 0700);
@@ -275,6 +288,7 @@ ck_cmd_serve(struct ck_cli *cli, int argc, char **argv)
 	ho.cfg = &cfg;
 	ho.ensure_cert = ensure_cert;
 	ho.authenticate = ck_api_authenticate;
+	ho.reloaded = reloaded;
 	ho.arg = &sv;
 	if ((r = ck_http_server_new(&ho, &srv, &err)) != 0) {
 		ck_config_release(&cfg);

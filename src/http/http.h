@@ -101,6 +101,10 @@ struct ck_http_opts {
 	 * May be NULL. */
 	int (*ensure_cert)(
 	    void *arg, const char *cert, const char *key, struct ck_err *err);
+	/* Called with the new config after SIGHUP re-read it (before the
+	 * limits change); an error keeps the old settings. May be NULL. */
+	int (*reloaded)(
+	    void *arg, const struct ck_config *cfg, struct ck_err *err);
 	/* Checks a bearer token with the worker's store: fills role, actor
 	 * and pattern, or returns CK_E_PERM (bad, revoked, expired). */
 	int (*authenticate)(void *arg, struct ck_store *st, const char *bearer,

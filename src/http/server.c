@@ -522,6 +522,12 @@ reload(struct ck_http_server *s)
 		    err.msg);
 		return;
 	}
+	if (s->o.reloaded != NULL && s->o.reloaded(s->o.arg, &c, &err) != 0) {
+		ck_log(CK_LOG_ERROR, "reload: %s; keeping the old settings",
+		    err.msg);
+		ck_config_release(&c);
+		return;
+	}
 	if (ck_log_level_parse(ck_config_str(&c, CK_CFG_LOG_LEVEL), &lvl) == 0)
 		ck_log_set_level(lvl);
 	pthread_mutex_lock(&s->cfg_mu);
