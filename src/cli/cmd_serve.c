@@ -190,6 +190,69 @@ out:
 	return r;
 }
 
+struct names {
+	char *v[256];
+	int64_t id[256];
+	size_t n;
+};
+
+static int
+collect(void *ctx, const struct ck_ca_row *ca)
+{
+	struct names *n = ctx;
+
+	if (n->n < 256 && (n->v[n->n] = strdup(ca->name)) != NULL)
+		n->id[n->n++] = ca->id;
+	return 0;
+}
+
+static int64_t
+crl_number(struct ck_store *st, int64_t ca_id)
+{
+	int64_t number = 0, next;
+	uint8_t *der = NULL;
+	size_t len;
+
+	(void)ck_store_crl_latest(st, ca_id, &number, &next, &der, &len, NULL);
+	free(der);
+	return number;
+}
+
+/* The tick hook, the daemon's background work: each CA's CRL is signed
+ * again when its nextUpdate is near (ck_ca_crl decides), so relying
+ * parties never fetch a stale one. */
+static void
+tick(void *arg)
+{
+	struct serve *sv = arg;
+	const char *mk = ck_config_str(sv->cfg, CK_CFG_MASTER_KEY);
+	struct ck_store *st = NULL;
+	struct ck_err err = {0};
+	struct names n = {{0}, {0}, 0};
+
+	if (ck_store_open(ck_config_str(sv->cfg, CK_CFG_DATABASE), &st, &err) !=
+	        0 ||
+	    ck_store_ca_list(st, collect, &n, &err) < 0) {
+		ck_log(CK_LOG_ERROR, "maintenance: %s", err.msg);
+		n.n = 0;
+	}
+	for (size_t i = 0; i < n.n; i++) {
+		int64_t before = crl_number(st, n.id[i]);
+		uint8_t *der = NULL;
+		size_t len;
+		if (ck_ca_crl(st, n.v[i], mk, false, &der, &len, &err) != 0)
+			ck_log(CK_LOG_ERROR, "CRL of CA '%s': %s", n.v[i],
+			    err.msg);
+		else if (crl_number(st, n.id[i]) != before)
+			ck_log(CK_LOG_INFO,
+			    "CRL of CA '%s' signed: number %lld", n.v[i],
+			    (long long)crl_number(st, n.id[i]));
+		free(der);
+		free(n.v[i]);
+	}
+	ck_store_free(st);
+}
+
 /* SIGHUP: user-defined profiles are taken from the new file. */
 static int
 reloaded(void *arg, const struct ck_config *cfg, struct ck_err *err)
@@ -289,6 +352,7 @@ ck_cmd_serve(struct ck_cli *cli, int argc, char **argv)
 	ho.ensure_cert = ensure_cert;
 	ho.authenticate = ck_api_authenticate;
 	ho.reloaded = reloaded;
+	ho.tick = tick;
 	ho.arg = &sv;
 	if ((r = ck_http_server_new(&ho, &srv, &err)) != 0) {
 		ck_config_release(&cfg);

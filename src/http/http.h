@@ -101,6 +101,9 @@ struct ck_http_opts {
 	 * May be NULL. */
 	int (*ensure_cert)(
 	    void *arg, const char *cert, const char *key, struct ck_err *err);
+	/* Background maintenance, in the main thread at start and every 5
+	 * minutes (CRLs before their nextUpdate, ...). May be NULL. */
+	void (*tick)(void *arg);
 	/* Called with the new config after SIGHUP re-read it (before the
 	 * limits change); an error keeps the old settings. May be NULL. */
 	int (*reloaded)(
@@ -122,7 +125,8 @@ int ck_http_server_new(const struct ck_http_opts *o,
  * Runs until SIGTERM or SIGINT (then drains: stops accepting, lets
  * requests in flight finish for drain_timeout, exits) and handles SIGHUP
  * (reloads the config file, limits, log level and the server certificate).
- * Renews the server certificate through ensure_cert twice a day.
+ * Renews the server certificate through ensure_cert twice a day and
+ * calls tick every 5 minutes.
  */
 int ck_http_server_run(struct ck_http_server *s, struct ck_err *err);
 void ck_http_server_free(struct ck_http_server *s);

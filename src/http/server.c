@@ -563,23 +563,36 @@ ck_http_server_run(struct ck_http_server *s, struct ck_err *err)
 {
 	sigset_t set;
 	int sig;
-	struct timespec renew = {12 * 3600, 0};
+	/* maintenance every 5 minutes (first right away); the server
+	 * certificate looked at twice a day */
+	struct timespec tick = {300, 0};
+	uint64_t last_tls = ck_mono_ns();
 
 	/* blocked in every thread since ck_http_server_new: taken here */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	if (s->o.tick != NULL)
+		s->o.tick(s->o.arg);
 	for (;;) {
-		sig = sigtimedwait(&set, NULL, &renew);
+		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGHUP) {
 			reload(s);
 			continue;
 		}
 		if (sig < 0 && errno == EAGAIN) {
-			if (s->ssl != NULL && load_tls(s, err) != 0)
-				ck_log(CK_LOG_ERROR,
-				    "server certificate renewal: %s", err->msg);
+			if (s->o.tick != NULL)
+				s->o.tick(s->o.arg);
+			if (s->ssl != NULL &&
+			    ck_mono_ns() - last_tls >
+			        12 * 3600 * 1000000000ull) {
+				last_tls = ck_mono_ns();
+				if (load_tls(s, err) != 0)
+					ck_log(CK_LOG_ERROR,
+					    "server certificate renewal: %s",
+					    err->msg);
+			}
 			continue;
 		}
 		if (sig < 0 && errno == EINTR)

@@ -40,3 +40,12 @@ CERTKEEP_NOW=$(( $(date +%s) + 70 * 86400 )) start_serve
 [ "$(openssl x509 -in var/server.pem -noout -serial)" != "$serial1" ] || fail "not renewed"
 expect_grep "server certificate issued by CA 'certkeep'" "$T/serve.log"
 [ "$(stat -c %a var/server.key)" = 600 ] || fail "server key mode"
+
+# CRLs are signed in the background, at start and whenever nextUpdate
+# (a week after thisUpdate) is less than a day away
+stop_serve
+expect_grep "CRL of CA 'certkeep' signed: number" "$T/serve.log"
+n=$(sed -n "s/.*CRL of CA 'certkeep' signed: number \([0-9]*\).*/\1/p" "$T/serve.log" | tail -1)
+CERTKEEP_NOW=$(( $(date +%s) + 77 * 86400 - 3600 )) start_serve
+for _ in $(seq 1 30); do grep -q "CRL of CA 'certkeep' signed: number $((n + 1))" "$T/serve.log" && break; sleep 0.1; done
+expect_grep "CRL of CA 'certkeep' signed: number $((n + 1))" "$T/serve.log"
