@@ -100,10 +100,16 @@ struct counts {
 	size_t cap, used;
 };
 
+struct wlock;
+
 struct ck_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[S_MAX];
 	bool in_tx;
+	/* The process-wide writers' lock of this database file (NULL when
+	 * the file could not be identified), and whether it is held. */
+	struct wlock *wlock;
+	bool wlock_held;
 	int fail_after;
 	struct counts counts;
 	/* The place of the last location written (a file holds many
