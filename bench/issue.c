@@ -154,8 +154,8 @@ enroll_range(void *arg)
 }
 
 static double
-run_enroll(unsigned char **csr, size_t *len, int from, int n, int threads,
-    int batch)
+run_enroll(
+    unsigned char **csr, size_t *len, int from, int n, int threads, int batch)
 {
 	pthread_t t[2];
 	struct work w[2];
@@ -299,8 +299,8 @@ main(void)
 	snprintf(line, sizeof(line), "batched (%d per commit), P-256, 1 thread",
 	    batch);
 	printf("%-48s %12.0f\n", line, b1);
-	snprintf(line, sizeof(line), "batched (%d per commit), P-256, 2 threads",
-	    batch);
+	snprintf(line, sizeof(line),
+	    "batched (%d per commit), P-256, 2 threads", batch);
 	printf("%-48s %12.0f\n", line, b2);
 	printf("%-48s %12.0f\n",
 	    "limit: OpenSSL verify + build + sign, 1 thread", lim);

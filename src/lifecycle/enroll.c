@@ -86,8 +86,8 @@ record_one(struct ck_store *st, const struct ck_enroll_req *req,
 	int r;
 
 	*refused = false;
-	if ((r = ck_store_serial_taken(st, so->ca_id, c->serial, &taken, err)) !=
-	    0)
+	if ((r = ck_store_serial_taken(
+	         st, so->ca_id, c->serial, &taken, err)) != 0)
 		return r;
 	if (taken) {
 		*refused = true;
@@ -101,8 +101,8 @@ record_one(struct ck_store *st, const struct ck_enroll_req *req,
 	         st, c, ck_now(), &res->cert_id, &is_new, err)) != 0 ||
 	    (r = ck_store_issued_add(st, res->cert_id, so->ca_id, c->serial,
 	         req->profile, req->requested_by, err)) != 0 ||
-	    (r = ck_store_event_add(st, req->requested_by, "cert.issue", sha.p,
-	         detail, err)) != 0)
+	    (r = ck_store_event_add(
+	         st, req->requested_by, "cert.issue", sha.p, detail, err)) != 0)
 		goto out;
 out:
 	ck_buf_release(&sha);
@@ -110,8 +110,8 @@ out:
 }
 
 int
-ck_enroll_batch(struct ck_store *st, const struct ck_enroll_req *reqs,
-    size_t n, struct ck_enroll_res *res, int *codes, struct ck_err *errs)
+ck_enroll_batch(struct ck_store *st, const struct ck_enroll_req *reqs, size_t n,
+    struct ck_enroll_res *res, int *codes, struct ck_err *errs)
 {
 	struct signed_one *so = ck_calloc(n ? n : 1, sizeof(*so));
 	struct ck_buf chain = CK_BUF_INIT;
@@ -141,7 +141,8 @@ ck_enroll_batch(struct ck_store *st, const struct ck_enroll_req *reqs,
 
 		if (codes[i] != 0)
 			continue;
-		codes[i] = record_one(st, &reqs[i], &so[i], &res[i], &refused, e);
+		codes[i] =
+		    record_one(st, &reqs[i], &so[i], &res[i], &refused, e);
 		if (codes[i] != 0 && !refused) {
 			r = codes[i];
 			if (e != NULL)

@@ -57,8 +57,7 @@ const char *const ck_store_sql[S_MAX] = {
     [S_CA_BY_NAME] = "SELECT " CA_COLUMNS " FROM cas WHERE name = $1",
     [S_CA_ALL] = "SELECT " CA_COLUMNS " FROM cas ORDER BY name",
     [S_CA_NAME] = "SELECT name FROM cas WHERE id = $1",
-    [S_SERIAL_TAKEN] =
-        "SELECT 1 FROM issued WHERE ca_id = $1 AND serial = $2",
+    [S_SERIAL_TAKEN] = "SELECT 1 FROM issued WHERE ca_id = $1 AND serial = $2",
     [S_ISSUED_ADD] = "INSERT INTO issued (cert_id, ca_id, serial, profile, "
                      "requested_by, issued_at) VALUES ($1, $2, $3, $4, $5, "
                      "$6)",
