@@ -2,6 +2,8 @@
  * The route table of `certkeep serve`: every path the server answers, the
  * methods, who may call it, and whether plain HTTP may reach it. The
  * OpenAPI document lists the same routes (tests/unit/api checks both ways).
+ * "plain": also on the plain HTTP listeners; "slow": the handler runs in a
+ * job thread (it signs, makes keys or writes) so the worker goes on.
  */
 #include "api/api.h"
 
@@ -9,36 +11,32 @@
 #define POST CK_HTTP_POST
 #define DELETE CK_HTTP_DELETE
 
+/* clang-format off */
 static const struct ck_route routes[] = {
-    {GET, "/healthz", ck_api_healthz, CK_ACCESS_PUBLIC, true},
-    {GET, "/readyz", ck_api_readyz, CK_ACCESS_PUBLIC, true},
-    {GET, "/metrics", ck_api_metrics, CK_ACCESS_AUDITOR, false},
-    {GET, "/ocsp/{request...}", ck_api_ocsp_get, CK_ACCESS_PUBLIC, true},
-    {POST, "/ocsp", ck_api_ocsp_post, CK_ACCESS_PUBLIC, true},
-    {GET, "/crl/{file}", ck_api_public_crl, CK_ACCESS_PUBLIC, true},
-    {GET, "/ca/{file}", ck_api_public_ca, CK_ACCESS_PUBLIC, true},
-    {GET, "/api/v1/openapi.yaml", ck_api_openapi, CK_ACCESS_PUBLIC, false},
-    {GET, "/api/v1/certificates", ck_api_certs_list, CK_ACCESS_AUDITOR, false},
-    {POST, "/api/v1/certificates", ck_api_certs_import, CK_ACCESS_OPERATOR,
-        false},
-    {GET, "/api/v1/certificates/{id}", ck_api_cert_get, CK_ACCESS_AUDITOR,
-        false},
-    {GET, "/api/v1/certificates/{id}/locations", ck_api_cert_locations,
-        CK_ACCESS_AUDITOR, false},
-    {POST, "/api/v1/certificates/{id}/revoke", ck_api_cert_revoke,
-        CK_ACCESS_OPERATOR, false},
-    {GET, "/api/v1/cas", ck_api_cas_list, CK_ACCESS_AUDITOR, false},
-    {GET, "/api/v1/cas/{name}", ck_api_ca_get, CK_ACCESS_AUDITOR, false},
-    {POST, "/api/v1/cas/{name}/issue", ck_api_ca_issue, CK_ACCESS_ENROLLER,
-        false},
-    {GET, "/api/v1/cas/{name}/crl", ck_api_ca_crl, CK_ACCESS_AUDITOR, false},
-    {GET, "/api/v1/stats", ck_api_stats, CK_ACCESS_AUDITOR, false},
-    {GET, "/api/v1/events", ck_api_events, CK_ACCESS_AUDITOR, false},
-    {GET, "/api/v1/tokens", ck_api_tokens_list, CK_ACCESS_ADMIN, false},
-    {POST, "/api/v1/tokens", ck_api_token_create, CK_ACCESS_ADMIN, false},
-    {DELETE, "/api/v1/tokens/{ref}", ck_api_token_revoke, CK_ACCESS_ADMIN,
-        false},
+    {GET, "/healthz", ck_api_healthz, CK_ACCESS_PUBLIC, true, false},
+    {GET, "/readyz", ck_api_readyz, CK_ACCESS_PUBLIC, true, false},
+    {GET, "/metrics", ck_api_metrics, CK_ACCESS_AUDITOR, false, false},
+    {GET, "/ocsp/{request...}", ck_api_ocsp_get, CK_ACCESS_PUBLIC, true, false},
+    {POST, "/ocsp", ck_api_ocsp_post, CK_ACCESS_PUBLIC, true, false},
+    {GET, "/crl/{file}", ck_api_public_crl, CK_ACCESS_PUBLIC, true, true},
+    {GET, "/ca/{file}", ck_api_public_ca, CK_ACCESS_PUBLIC, true, false},
+    {GET, "/api/v1/openapi.yaml", ck_api_openapi, CK_ACCESS_PUBLIC, false, false},
+    {GET, "/api/v1/certificates", ck_api_certs_list, CK_ACCESS_AUDITOR, false, false},
+    {POST, "/api/v1/certificates", ck_api_certs_import, CK_ACCESS_OPERATOR, false, true},
+    {GET, "/api/v1/certificates/{id}", ck_api_cert_get, CK_ACCESS_AUDITOR, false, false},
+    {GET, "/api/v1/certificates/{id}/locations", ck_api_cert_locations, CK_ACCESS_AUDITOR, false, false},
+    {POST, "/api/v1/certificates/{id}/revoke", ck_api_cert_revoke, CK_ACCESS_OPERATOR, false, true},
+    {GET, "/api/v1/cas", ck_api_cas_list, CK_ACCESS_AUDITOR, false, false},
+    {GET, "/api/v1/cas/{name}", ck_api_ca_get, CK_ACCESS_AUDITOR, false, false},
+    {POST, "/api/v1/cas/{name}/issue", ck_api_ca_issue, CK_ACCESS_ENROLLER, false, true},
+    {GET, "/api/v1/cas/{name}/crl", ck_api_ca_crl, CK_ACCESS_AUDITOR, false, true},
+    {GET, "/api/v1/stats", ck_api_stats, CK_ACCESS_AUDITOR, false, false},
+    {GET, "/api/v1/events", ck_api_events, CK_ACCESS_AUDITOR, false, false},
+    {GET, "/api/v1/tokens", ck_api_tokens_list, CK_ACCESS_ADMIN, false, false},
+    {POST, "/api/v1/tokens", ck_api_token_create, CK_ACCESS_ADMIN, false, true},
+    {DELETE, "/api/v1/tokens/{ref}", ck_api_token_revoke, CK_ACCESS_ADMIN, false, false},
 };
+/* clang-format on */
 
 void
 ck_api_routes(const struct ck_route **out, size_t *n)

@@ -31,6 +31,10 @@
 	    "<public_url>/ocsp and <public_url>/ca/<ca>.crt")                 \
 	X(WORKERS, "server", "workers", "CERTKEEP_WORKERS", "0", 'i',         \
 	    "HTTP worker threads, one event loop each; 0: one per core")      \
+	X(JOB_THREADS, "server", "job_threads", "CERTKEEP_JOB_THREADS", "2",  \
+	    'i',                                                              \
+	    "threads for slow requests (issuance, import, revocation, "       \
+	    "CRL signing), so workers keep serving meanwhile")                \
 	X(TLS_CERT, "server", "tls_cert", "CERTKEEP_TLS_CERT", "", 's',       \
 	    "server certificate (PEM, chain after it); empty: issued by "     \
 	    "server_ca into <data_dir>/server.pem and renewed by certkeep")   \

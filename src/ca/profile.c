@@ -39,8 +39,37 @@ static const struct ck_profile profiles[] = {
 struct set {
 	struct ck_profile *p;
 	size_t n;
+	char **owned; /* the strings the profiles point to */
+	size_t n_owned;
 	struct set *prev; /* older sets, kept reachable */
 };
+
+/* A copy of v that the set owns (freed with a refused set). */
+static char *
+own(struct set *set, const char *v)
+{
+	char **o = realloc(set->owned, (set->n_owned + 1) * sizeof(char *));
+	char *c = strdup(v);
+
+	if (o == NULL || c == NULL) {
+		if (o != NULL)
+			set->owned = o;
+		free(c);
+		return NULL;
+	}
+	set->owned = o;
+	return set->owned[set->n_owned++] = c;
+}
+
+static void
+set_free(struct set *set)
+{
+	for (size_t i = 0; i < set->n_owned; i++)
+		free(set->owned[i]);
+	free(set->owned);
+	free(set->p);
+	free(set);
+}
 static struct set *current;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -113,8 +142,8 @@ parse_int(const char *v, int lo, int hi, int *out)
 
 /* One [profile.NAME] section into p (strings owned by p). */
 static int
-profile_from(const struct ck_config_section *sec, struct ck_profile *p,
-    struct ck_err *err)
+profile_from(const struct ck_config_section *sec, struct set *set,
+    struct ck_profile *p, struct ck_err *err)
 {
 	static const char *const ku[] = {"digitalSignature", "nonRepudiation",
 	    "keyEncipherment", "dataEncipherment", "keyAgreement",
@@ -155,7 +184,7 @@ profile_from(const struct ck_config_section *sec, struct ck_profile *p,
 			*p = *b;
 			have_ku = have_days = true;
 		}
-	p->name = strdup(name);
+	p->name = own(set, name);
 	for (size_t i = 0; i < sec->n; i++) {
 		const char *k = sec->keys[i], *v = sec->vals[i];
 		int r = 0;
@@ -167,14 +196,14 @@ profile_from(const struct ck_config_section *sec, struct ck_profile *p,
 				    "[%s] key_usage: unknown '%s'", sec->name,
 				    bad);
 			snprintf(buf, sizeof(buf), "critical,%s", v);
-			p->key_usage = strdup(buf);
+			p->key_usage = own(set, buf);
 			have_ku = true;
 		} else if (strcmp(k, "ext_key_usage") == 0) {
 			if (!list_ok(v, eku, true, bad, sizeof(bad)))
 				return ck_err_set(err, CK_E_PARSE,
 				    "[%s] ext_key_usage: unknown '%s'",
 				    sec->name, bad);
-			p->ext_key_usage = *v ? strdup(v) : NULL;
+			p->ext_key_usage = *v ? own(set, v) : NULL;
 		} else if (strcmp(k, "ca") == 0) {
 			r = parse_bool(v, &p->ca);
 		} else if (strcmp(k, "web_pki") == 0) {
@@ -191,7 +220,7 @@ profile_from(const struct ck_config_section *sec, struct ck_profile *p,
 				return ck_err_set(err, CK_E_PARSE,
 				    "[%s] subject_fields: unknown '%s'",
 				    sec->name, bad);
-			p->subject_fields = strdup(v);
+			p->subject_fields = own(set, v);
 		} else if (strcmp(k, "san_types") == 0) {
 			static const char *const st[] = {
 			    "dns", "ip", "email", "uri", "none", NULL};
@@ -241,11 +270,8 @@ ck_profiles_configure(const struct ck_config *cfg, struct ck_err *err)
 		const struct ck_config_section *sec = &cfg->sections[i];
 		if (strncmp(sec->name, "profile.", 8) != 0)
 			continue;
-		if ((r = profile_from(sec, &set->p[set->n], err)) != 0) {
-			/* a refused set is never published: its few strings
-			 * are let go with it */
-			free(set->p);
-			free(set);
+		if ((r = profile_from(sec, set, &set->p[set->n], err)) != 0) {
+			set_free(set); /* never published */
 			return r;
 		}
 		set->n++;

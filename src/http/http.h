@@ -53,6 +53,10 @@ struct ck_route {
 	ck_handler fn;
 	enum ck_access access;
 	bool plain; /* also served on the plain HTTP listeners */
+	/* runs in a job thread, not the worker's event loop: for handlers
+	 * that sign, make keys or write much (a worker keeps serving its
+	 * other connections meanwhile); cannot stream */
+	bool slow;
 };
 
 struct ck_route_match {

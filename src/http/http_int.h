@@ -17,6 +17,7 @@
 #define CK_HTTP_MAX_LISTEN 8
 
 struct worker;
+struct reqctx;
 
 /* A gencb argument: which worker, and whether the listener is TLS. */
 struct door {
@@ -48,6 +49,17 @@ struct worker {
 	int limits_seen;
 };
 
+struct jobs {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct reqctx *head, *tail;
+	bool stop;
+	int n;
+	pthread_t th[16];
+	struct ck_store *st[16];
+	struct ck_http_server *s;
+};
+
 struct ck_http_server {
 	const struct ck_config *cfg; /* borrowed from the caller */
 	struct ck_config reloaded; /* limits and log level from SIGHUP */
@@ -64,6 +76,8 @@ struct ck_http_server {
 	struct ck_http_route_stats *stats; /* n_routes + 1 */
 	atomic_int stopping;
 	int64_t limits[4]; /* header, body, request timeout, idle timeout */
+	struct jobs jobs;
+	bool jobs_started;
 };
 
 /* Per request, freed when the exchange ends (request.c). */
@@ -89,7 +103,29 @@ struct reqctx {
 	bool in_dispatch; /* the handler is running: finish must not free */
 	bool finished; /* finish ran inside dispatch */
 	struct ck_http_stream stream;
+	char *path; /* the raw path, a copy */
+	/* A slow route's handler runs in a job thread: it sees copies of
+	 * the inputs, and its reply is kept here until the worker that owns
+	 * the connection sends it (evhttp is not thread-safe). */
+	bool deferred;
+	bool gone; /* the client left meanwhile (worker thread only) */
+	struct evkeyvalq in_headers, out_headers;
+	int d_status;
+	char *d_body;
+	size_t d_len;
+	struct reqctx *next; /* the job queue */
 };
+
+/* Starts n job threads, each with its own store handle. */
+int ck_http_jobs_start(struct ck_http_server *s, int n, struct ck_err *err);
+/* Stops them; requests still queued are dropped (the workers are gone). */
+void ck_http_jobs_stop(struct ck_http_server *s);
+/* Queues rc (inputs already copied) for a job thread. */
+void ck_http_jobs_push(struct ck_http_server *s, struct reqctx *rc);
+/* Set in a job thread when its handler's reply was handed back. */
+extern _Thread_local bool ck_http_job_replied;
+/* In the worker: sends a reply a job thread made. */
+void ck_http_deliver(struct reqctx *rc);
 
 void ck_http_dispatch(struct evhttp_request *req, void *arg);
 /* Ends an exchange: metrics, access log, in-flight count, frees rc. */

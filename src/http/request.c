@@ -117,6 +117,15 @@ ck_http_finish(struct reqctx *rc)
 	rc->query_parsed = false;
 	free(rc->uri);
 	rc->uri = NULL;
+	free(rc->path);
+	rc->path = NULL;
+	if (rc->deferred) {
+		evhttp_clear_headers(&rc->in_headers);
+		evhttp_clear_headers(&rc->out_headers);
+		free(rc->body);
+		free(rc->d_body);
+		rc->body = rc->d_body = NULL;
+	}
 	/* dispatch still reads rc after the handler: it frees it then */
 	if (rc->in_dispatch)
 		rc->finished = true;
@@ -170,6 +179,8 @@ ck_http_query_unknown(
 const char *
 ck_http_header(struct ck_http_ctx *c, const char *name)
 {
+	if (rc_of(c)->deferred)
+		return evhttp_find_header(&rc_of(c)->in_headers, name);
 	return evhttp_find_header(
 	    evhttp_request_get_input_headers(c->req), name);
 }
@@ -177,8 +188,13 @@ ck_http_header(struct ck_http_ctx *c, const char *name)
 const uint8_t *
 ck_http_body(struct ck_http_ctx *c, size_t *len)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+	struct evbuffer *in;
 
+	if (rc_of(c)->deferred) {
+		*len = rc_of(c)->body_len;
+		return *len ? (const uint8_t *)rc_of(c)->body : NULL;
+	}
+	in = evhttp_request_get_input_buffer(c->req);
 	*len = evbuffer_get_length(in);
 	if (*len == 0)
 		return NULL;
@@ -188,15 +204,15 @@ ck_http_body(struct ck_http_ctx *c, size_t *len)
 const char *
 ck_http_raw_path(struct ck_http_ctx *c)
 {
-	const char *p =
-	    evhttp_uri_get_path(evhttp_request_get_evhttp_uri(c->req));
-	return p ? p : "/";
+	return rc_of(c)->path;
 }
 
 void
 ck_http_set_header(struct ck_http_ctx *c, const char *name, const char *value)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
+	struct evkeyvalq *h = rc_of(c)->deferred
+	    ? &rc_of(c)->out_headers
+	    : evhttp_request_get_output_headers(c->req);
 
 	evhttp_remove_header(h, name);
 	evhttp_add_header(h, name, value);
@@ -205,7 +221,9 @@ ck_http_set_header(struct ck_http_ctx *c, const char *name, const char *value)
 static void
 common_headers(struct ck_http_ctx *c, const char *ctype)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
+	struct evkeyvalq *h = rc_of(c)->deferred
+	    ? &rc_of(c)->out_headers
+	    : evhttp_request_get_output_headers(c->req);
 
 	if (ctype != NULL)
 		ck_http_set_header(c, "Content-Type", ctype);
@@ -214,6 +232,93 @@ common_headers(struct ck_http_ctx *c, const char *ctype)
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	if (atomic_load(&c->server->stopping))
 		evhttp_add_header(h, "Connection", "close");
+}
+
+static void
+deliver_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	ck_http_deliver(arg);
+}
+
+/* In a job thread: the reply is made; the worker sends it. */
+static void
+post(struct reqctx *rc, int status, size_t len)
+{
+	static const struct timeval now = {0, 0};
+
+	rc->d_status = status;
+	rc->d_len = len;
+	rc->status = status;
+	rc->bytes_out = len;
+	ck_http_job_replied = true;
+	if (event_base_once(
+	        rc->w->base, -1, EV_TIMEOUT, deliver_cb, rc, &now) != 0)
+		ck_log(CK_LOG_ERROR, "a reply could not be handed back");
+}
+
+void
+ck_http_deliver(struct reqctx *rc)
+{
+	struct evkeyvalq *h;
+	struct evkeyval *kv;
+	struct evbuffer *b;
+
+	if (rc->gone) { /* evhttp freed the request with its connection */
+		rc->status = 499;
+		ck_http_finish(rc);
+		return;
+	}
+	evhttp_connection_set_closecb(
+	    evhttp_request_get_connection(rc->c.req), NULL, NULL);
+	h = evhttp_request_get_output_headers(rc->c.req);
+	TAILQ_FOREACH(kv, &rc->out_headers, next)
+	evhttp_add_header(h, kv->key, kv->value);
+	b = evbuffer_new();
+	if (b != NULL && rc->d_len > 0)
+		evbuffer_add(b, rc->d_body, rc->d_len);
+	evhttp_send_reply(rc->c.req, rc->d_status, NULL, b);
+	if (b != NULL)
+		evbuffer_free(b);
+	ck_http_finish(rc);
+}
+
+/* The client left while a job thread had its request. */
+static void
+on_deferred_close(struct evhttp_connection *conn, void *arg)
+{
+	struct reqctx *rc = arg;
+
+	(void)conn;
+	rc->gone = true;
+}
+
+/* Copies what the handler may read, then queues the request. */
+static void
+defer(struct reqctx *rc)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(rc->c.req);
+	struct evbuffer *body = evhttp_request_get_input_buffer(rc->c.req);
+	struct evkeyval *kv;
+
+	TAILQ_INIT(&rc->in_headers);
+	TAILQ_INIT(&rc->out_headers);
+	TAILQ_FOREACH(kv, in, next)
+	evhttp_add_header(&rc->in_headers, kv->key, kv->value);
+	/* headers set so far (by authentication) move to our list */
+	TAILQ_FOREACH(kv, evhttp_request_get_output_headers(rc->c.req), next)
+	evhttp_add_header(&rc->out_headers, kv->key, kv->value);
+	evhttp_clear_headers(evhttp_request_get_output_headers(rc->c.req));
+	rc->body_len = evbuffer_get_length(body);
+	if (rc->body_len > 0 && (rc->body = malloc(rc->body_len)) != NULL)
+		evbuffer_copyout(body, rc->body, rc->body_len);
+	else
+		rc->body_len = 0;
+	(void)ck_http_query(&rc->c, ""); /* parsed here, read there */
+	rc->deferred = true;
+	evhttp_connection_set_closecb(
+	    evhttp_request_get_connection(rc->c.req), on_deferred_close, rc);
+	ck_http_jobs_push(rc->w->s, rc);
 }
 
 void
@@ -227,6 +332,13 @@ ck_http_reply(struct ck_http_ctx *c, int status, const char *ctype,
 		return;
 	rc->replied = true;
 	common_headers(c, ctype);
+	if (rc->deferred) {
+		rc->d_body = malloc(len ? len : 1);
+		if (rc->d_body != NULL && len > 0)
+			memcpy(rc->d_body, body, len);
+		post(rc, status, len);
+		return;
+	}
 	b = evbuffer_new();
 	if (b != NULL && len > 0)
 		evbuffer_add(b, body, len);
@@ -259,6 +371,11 @@ ck_http_reply_buf(
 	rc->replied = true;
 	common_headers(c, ctype);
 	p = ck_buf_detach(b, &len);
+	if (rc->deferred) {
+		rc->d_body = p;
+		post(rc, status, len);
+		return;
+	}
 	eb = evbuffer_new();
 	if (eb != NULL && p != NULL &&
 	    evbuffer_add_reference(eb, p, len, free_buf, NULL) == 0)
@@ -290,7 +407,7 @@ ck_http_problem(
 	ck_json_kv_str(&b, &first, "title", type);
 	ck_json_kv_int(&b, &first, "status", status);
 	ck_json_kv_str(&b, &first, "detail", d.p ? d.p : "");
-	ck_json_kv_str(&b, &first, "instance", evhttp_request_get_uri(c->req));
+	ck_json_kv_str(&b, &first, "instance", rc_of(c)->uri);
 	ck_buf_adds(&b, "}\n");
 	ck_buf_release(&d);
 	ck_http_reply_buf(c, status, "application/problem+json", &b);
@@ -409,9 +526,12 @@ ck_http_stream(struct ck_http_ctx *c, int status, const char *ctype,
 {
 	struct reqctx *rc = rc_of(c);
 
-	if (rc->replied) {
+	if (rc->replied || rc->deferred) {
 		if (done != NULL)
 			done(state);
+		if (!rc->replied)
+			ck_http_problem(
+			    c, 500, "internal", "a slow route cannot stream");
 		return;
 	}
 	rc->replied = true;
@@ -539,6 +659,11 @@ ck_http_dispatch(struct evhttp_request *req, void *arg)
 	/* kept for the access log: the request may be gone by then (a
 	 * client that left mid-stream) */
 	rc->uri = strdup(evhttp_request_get_uri(req));
+	{
+		const char *p =
+		    evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+		rc->path = strdup(p != NULL ? p : "/");
+	}
 	w->inflight++;
 	rc->in_dispatch = true;
 	path = ck_http_raw_path(&rc->c);
@@ -558,7 +683,13 @@ ck_http_dispatch(struct evhttp_request *req, void *arg)
 	} else if (!d->tls && !rc->m.route->plain) {
 		ck_http_problem(&rc->c, 403, "https-required",
 		    "%s is served over HTTPS only", path);
-	} else if (authorize(&rc->c) == 0) {
+	} else if (authorize(&rc->c) != 0) {
+		/* answered */
+	} else if (rc->m.route->slow && s->jobs_started) {
+		rc->in_dispatch = false;
+		defer(rc); /* rc belongs to the job thread now */
+		return;
+	} else {
 		rc->m.route->fn(&rc->c);
 		if (!rc->replied)
 			ck_http_problem(&rc->c, 500, "internal", "no reply");

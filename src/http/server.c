@@ -479,6 +479,12 @@ ck_http_server_new(const struct ck_http_opts *o, struct ck_http_server **out,
 		if ((r = worker_init(&s->w[i], err)) != 0)
 			goto fail;
 	}
+	for (size_t i = 0; i < o->n_routes; i++)
+		if (o->routes[i].slow && !s->jobs_started &&
+		    (r = ck_http_jobs_start(s,
+		         (int)ck_config_int(o->cfg, CK_CFG_JOB_THREADS),
+		         err)) != 0)
+			goto fail;
 	/* Workers inherit the mask: the signals are left for run() to take
 	 * with sigtimedwait in the main thread. */
 	sigemptyset(&set);
@@ -607,6 +613,7 @@ ck_http_server_run(struct ck_http_server *s, struct ck_err *err)
 			pthread_join(s->w[i].th, NULL);
 			s->w[i].started = false;
 		}
+	ck_http_jobs_stop(s);
 	return 0;
 }
 
@@ -620,6 +627,7 @@ ck_http_server_free(struct ck_http_server *s)
 		for (int i = 0; i < s->n_workers; i++)
 			if (s->w[i].started)
 				pthread_join(s->w[i].th, NULL);
+		ck_http_jobs_stop(s);
 		for (int i = 0; i < s->n_workers; i++)
 			worker_release(&s->w[i]);
 	}

@@ -14,13 +14,14 @@ h(struct ck_http_ctx *c)
 }
 
 static const struct ck_route routes[] = {
-    {CK_HTTP_GET, "/api/v1/certificates", h, CK_ACCESS_AUDITOR, false},
-    {CK_HTTP_POST, "/api/v1/certificates", h, CK_ACCESS_OPERATOR, false},
-    {CK_HTTP_GET, "/api/v1/certificates/{id}", h, CK_ACCESS_AUDITOR, false},
-    {CK_HTTP_POST, "/api/v1/certificates/{id}/revoke", h, CK_ACCESS_OPERATOR,
+    {CK_HTTP_GET, "/api/v1/certificates", h, CK_ACCESS_AUDITOR, false, false},
+    {CK_HTTP_POST, "/api/v1/certificates", h, CK_ACCESS_OPERATOR, false, false},
+    {CK_HTTP_GET, "/api/v1/certificates/{id}", h, CK_ACCESS_AUDITOR, false,
         false},
-    {CK_HTTP_GET, "/ocsp/{req...}", h, CK_ACCESS_PUBLIC, true},
-    {CK_HTTP_POST, "/ocsp", h, CK_ACCESS_PUBLIC, true},
+    {CK_HTTP_POST, "/api/v1/certificates/{id}/revoke", h, CK_ACCESS_OPERATOR,
+        false, false},
+    {CK_HTTP_GET, "/ocsp/{req...}", h, CK_ACCESS_PUBLIC, true, false},
+    {CK_HTTP_POST, "/ocsp", h, CK_ACCESS_PUBLIC, true, false},
 };
 #define N (sizeof(routes) / sizeof(routes[0]))
 
