@@ -308,8 +308,8 @@ main(void)
 	printf("target >= 5,000 durable P-256 issuances/s on 2 cores: %s "
 	       "per request, %s batched\n",
 	    r2 >= 5000 ? "met" : "MISSED", b2 >= 5000 ? "met" : "MISSED");
-	printf("(commits use WAL with synchronous=NORMAL: durable against a "
-	       "crash of certkeep, not of the machine)\n");
+	printf("(commits use WAL with synchronous=FULL: each is fsynced, "
+	       "durable against a power cut)\n");
 	for (int i = 0; i < 5 * n; i++)
 		OPENSSL_free(ec[i]);
 	for (int i = 0; i < n; i++)

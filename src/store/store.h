@@ -39,8 +39,11 @@ int ck_store_commit(struct ck_store *st, struct ck_err *err);
 void ck_store_rollback(struct ck_store *st);
 
 /*
- * For long imports: a larger page cache (128 MiB) and rarer WAL checkpoints,
- * trading memory for fewer page reads and writes. Blocks briefly.
+ * For long imports: a larger page cache (128 MiB), rarer WAL checkpoints
+ * and commits that do not wait for fsync (a crash may lose the last
+ * batches, which the import can be run again to restore), trading memory
+ * and that window for speed. Otherwise every commit is durable
+ * (synchronous=FULL). Blocks briefly.
  */
 int ck_store_bulk_mode(struct ck_store *st, struct ck_err *err);
 

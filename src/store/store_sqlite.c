@@ -244,8 +244,12 @@ exec_sql(struct ck_store *st, const char *sql, struct ck_err *err)
 int
 ck_store_bulk_mode(struct ck_store *st, struct ck_err *err)
 {
+	/* an import can be run again: its batches need not reach the disk
+	 * one by one (a crash loses at most the last few, never corrupts) */
 	return exec_sql(st,
-	    "PRAGMA cache_size=-131072; PRAGMA wal_autocheckpoint=16384", err);
+	    "PRAGMA cache_size=-131072; PRAGMA wal_autocheckpoint=16384; "
+	    "PRAGMA synchronous=NORMAL",
+	    err);
 }
 
 void
@@ -400,7 +404,10 @@ ck_store_open(const char *url, struct ck_store **out, struct ck_err *err)
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
 	if ((r = exec_sql(st,
-	         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+	         /* FULL: a commit is on disk before it returns, so an
+	          * issued certificate, a revocation or an audit event is
+	          * never lost to a power cut once reported */
+	         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
 	         "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; "
 	         "PRAGMA foreign_keys=OFF",
 	         err)) != 0) {
