@@ -10,7 +10,6 @@
 #include <time.h>
 
 #include <openssl/err.h>
-#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 
@@ -99,42 +98,96 @@ out:
 	return r;
 }
 
-static int64_t
-gt_time(const ASN1_GENERALIZEDTIME *t)
+/* "YYYYMMDDHHMMSSZ" (DER GeneralizedTime, no fractions) to epoch. */
+static bool
+gt_parse(const struct der_tlv *t, int64_t *out)
 {
-	struct tm tm;
+	struct tm tm = {0};
+	int v[6] = {0}, widths[6] = {4, 2, 2, 2, 2, 2};
+	size_t o = 0;
 
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-		return 0;
-	return (int64_t)timegm(&tm);
+	if (t->tag != 0x18 || t->len != 15 || t->val[14] != 'Z')
+		return false;
+	for (int i = 0; i < 6; i++)
+		for (int k = 0; k < widths[i]; k++, o++) {
+			if (t->val[o] < '0' || t->val[o] > '9')
+				return false;
+			v[i] = v[i] * 10 + (t->val[o] - '0');
+		}
+	tm.tm_year = v[0] - 1900;
+	tm.tm_mon = v[1] - 1;
+	tm.tm_mday = v[2];
+	tm.tm_hour = v[3];
+	tm.tm_min = v[4];
+	tm.tm_sec = v[5];
+	*out = (int64_t)timegm(&tm);
+	return true;
 }
 
+/* Steps into a constructed TLV of the given tag. */
+static bool
+enter(const uint8_t **p, size_t *n, unsigned tag, struct der_tlv *t)
+{
+	if (!der_read(*p, *n, t) || t->tag != tag)
+		return false;
+	*p = t->val;
+	*n = t->len;
+	return true;
+}
+
+/* Skips one TLV. */
+static bool
+skip(const uint8_t **p, size_t *n, struct der_tlv *t)
+{
+	if (!der_read(*p, *n, t))
+		return false;
+	*p += t->total;
+	*n -= t->total;
+	return true;
+}
+
+/*
+ * A walk down to the first SingleResponse's times with the DER reader:
+ * called for every OCSP answer served, where decoding the response (and
+ * the responder certificate's key in it) with OpenSSL cost most of the
+ * time.
+ *   OCSPResponse { status, [0] { type, OCTET STRING { BasicOCSPResponse {
+ *     ResponseData { [0] version?, responderID, producedAt,
+ *       SEQUENCE OF SingleResponse { certID, certStatus, thisUpdate,
+ *         [0] nextUpdate? ... } ... } ... } } } }
+ */
 int
 ck_x509_ocsp_resp_times(const uint8_t *der, size_t len, int64_t *this_update,
     int64_t *next_update, struct ck_err *err)
 {
-	const unsigned char *p = der;
-	OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
-	OCSP_BASICRESP *bs = NULL;
-	OCSP_SINGLERESP *one;
-	ASN1_GENERALIZEDTIME *tu = NULL, *nu = NULL;
-	int r = 0;
+	const uint8_t *p = der;
+	size_t n = len;
+	struct der_tlv t;
 
 	*this_update = *next_update = 0;
-	if (resp == NULL ||
-	    OCSP_response_status(resp) != OCSP_RESPONSE_STATUS_SUCCESSFUL ||
-	    (bs = OCSP_response_get1_basic(resp)) == NULL ||
-	    (one = OCSP_resp_get0(bs, 0)) == NULL) {
-		ERR_clear_error();
-		r = ck_err_set(
-		    err, CK_E_PARSE, "not a successful OCSP response");
-		goto out;
+	if (!enter(&p, &n, 0x30, &t) || !der_read(p, n, &t) || t.tag != 0x0a ||
+	    t.len != 1 || t.val[0] != 0 || /* successful */
+	    !skip(&p, &n, &t) || !enter(&p, &n, 0xa0, &t) ||
+	    !enter(&p, &n, 0x30, &t) || !skip(&p, &n, &t) || /* type */
+	    !enter(&p, &n, 0x04, &t) || !enter(&p, &n, 0x30, &t) ||
+	    !enter(&p, &n, 0x30, &t)) /* ResponseData */
+		goto bad;
+	if (der_read(p, n, &t) && t.tag == 0xa0 && !skip(&p, &n, &t))
+		goto bad;
+	if (!skip(&p, &n, &t) || !skip(&p, &n, &t) || /* responder, at */
+	    !enter(&p, &n, 0x30, &t) || !enter(&p, &n, 0x30, &t) ||
+	    !skip(&p, &n, &t) || !skip(&p, &n, &t) || /* certID, status */
+	    !der_read(p, n, &t) || !gt_parse(&t, this_update))
+		goto bad;
+	p += t.total;
+	n -= t.total;
+	if (n > 0 && der_read(p, n, &t) && t.tag == 0xa0) {
+		struct der_tlv g;
+		if (!der_read(t.val, t.len, &g) || !gt_parse(&g, next_update))
+			goto bad;
 	}
-	OCSP_single_get0_status(one, NULL, NULL, &tu, &nu);
-	*this_update = gt_time(tu);
-	*next_update = gt_time(nu);
-out:
-	OCSP_BASICRESP_free(bs);
-	OCSP_RESPONSE_free(resp);
-	return r;
+	return 0;
+bad:
+	*this_update = *next_update = 0;
+	return ck_err_set(err, CK_E_PARSE, "not a successful OCSP response");
 }

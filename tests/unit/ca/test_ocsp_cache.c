@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
@@ -144,8 +145,24 @@ ask(struct db *d)
 	cr_assert_eq(OCSP_basic_verify(bs, none, trust, 0), 1,
 	    "answer not signed for this database's CA");
 	cr_assert_eq(OCSP_check_nonce(q, bs), 1);
-	cr_assert(
-	    OCSP_resp_find_status(bs, id, &status, &reason, NULL, NULL, NULL));
+	{
+		/* the DER walk the HTTP caching headers use reads the same
+		 * times OpenSSL's full decode does */
+		ASN1_GENERALIZEDTIME *tu = NULL, *nu = NULL;
+		struct tm tm;
+		int64_t t1, t2;
+		cr_assert(OCSP_resp_find_status(
+		    bs, id, &status, &reason, NULL, &tu, &nu));
+		cr_assert_eq(
+		    ck_x509_ocsp_resp_times(resp, len, &t1, &t2, &err), 0);
+		ASN1_TIME_to_tm(tu, &tm);
+		cr_assert_eq(t1, (int64_t)timegm(&tm));
+		ASN1_TIME_to_tm(nu, &tm);
+		cr_assert_eq(t2, (int64_t)timegm(&tm));
+		cr_assert_eq(
+		    ck_x509_ocsp_resp_times(resp, len - 1, &t1, &t2, NULL),
+		    CK_E_PARSE);
+	}
 	OCSP_BASICRESP_free(bs);
 	OCSP_RESPONSE_free(o);
 	OCSP_REQUEST_free(q);
