@@ -8,6 +8,7 @@
 #ifndef CK_API_H
 #define CK_API_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "base/buf.h"
@@ -53,6 +54,10 @@ void ck_api_ocsp_get(struct ck_http_ctx *c);
 void ck_api_ocsp_post(struct ck_http_ctx *c);
 void ck_api_public_crl(struct ck_http_ctx *c);
 void ck_api_public_ca(struct ck_http_ctx *c);
+
+/* Issuances and revocations through this server since it started
+ * (certkeep_issued_total, certkeep_revoked_total in /metrics). */
+extern atomic_uint_least64_t ck_api_issued_total, ck_api_revoked_total;
 
 /* Shared by the handlers. */
 /* The CA called name: its id and its certificate's DER (caller frees). */

@@ -323,6 +323,7 @@ ck_api_ca_issue(struct ck_http_ctx *c)
 		status = 0;
 		goto fail;
 	}
+	atomic_fetch_add(&ck_api_issued_total, 1);
 	ck_buf_addc(&out, '{');
 	ck_json_kv_int(&out, &f, "id", res.cert_id);
 	{

@@ -387,6 +387,8 @@ ck_api_cert_revoke(struct ck_http_ctx *c)
 		ck_http_problem_err(c, r, &err);
 		return;
 	}
+	if (!res.already)
+		atomic_fetch_add(&ck_api_revoked_total, 1);
 	ck_buf_addc(&b, '{');
 	ck_json_kv_int(&b, &f, "id", id);
 	ck_json_kv_str(&b, &f, "ca", res.ca);

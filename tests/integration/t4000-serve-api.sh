@@ -119,6 +119,8 @@ curl -sf --cacert "$ROOT" "$URL/api/v1/openapi.yaml" | grep -q "^openapi: 3.1" |
 expect_api 200 GET /metrics
 cp "$T/body" "$T/metrics.txt"
 expect_grep 'certkeep_certificate_not_after{subject_CN="b.example.com",issuer_CN="certkeep Issuing CA"' "$T/metrics.txt"
+expect_grep '^certkeep_issued_total 3$' "$T/metrics.txt"
+expect_grep '^certkeep_revoked_total 1$' "$T/metrics.txt"
 expect_grep 'certkeep_http_requests_total{route="/api/v1/cas",method="GET",code="2xx"}' "$T/metrics.txt"
 sh "$HERE/promcheck.sh" "$T/metrics.txt" || fail "metrics format"
 if command -v promtool >/dev/null; then
