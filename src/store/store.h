@@ -364,4 +364,50 @@ int ck_store_token_list(struct ck_store *st, bool all, int64_t now,
 int ck_store_token_touch(
     struct ck_store *st, int64_t id, int64_t at, struct ck_err *err);
 
+/* ---- SSH keys ---- */
+
+/*
+ * An SSH public key or OpenSSH certificate as the store keeps it (one row
+ * per distinct key blob). Strings and bytes are borrowed: for the call
+ * that takes the row, or for the callback that receives it.
+ */
+struct ck_ssh_key_row {
+	int64_t id;
+	const uint8_t *sha256; /* 32 bytes: SHA-256 of the key blob */
+	const char *fingerprint; /* "SHA256:..." as ssh-keygen -l prints */
+	const char *key_type; /* the blob's type name */
+	const char *algorithm; /* "ED25519", "RSA-CERT", ... */
+	int bits;
+	const char *comment; /* NULL when none */
+	/* Certificates; cert_type NULL for a plain key. */
+	const char *cert_type; /* "user", "host" */
+	const char *key_id, *serial, *principals; /* principals: one a line */
+	int64_t valid_after; /* 0: always */
+	int64_t valid_before; /* INT64_MAX: forever */
+	const char *ca_fingerprint;
+	int64_t first_seen, last_seen;
+};
+typedef int (*ck_ssh_key_cb)(void *ctx, const struct ck_ssh_key_row *k);
+
+/*
+ * Records k once, keyed by its sha256 (inside a transaction): a known key
+ * has its last_seen moved and its comment replaced when k has one. *id
+ * gets its row id and *is_new whether it was new.
+ */
+int ck_store_ssh_key_put(struct ck_store *st, const struct ck_ssh_key_row *k,
+    int64_t seen_at, int64_t *id, bool *is_new, struct ck_err *err);
+
+/* Records that SSH key key_id was seen at place (kind "ssh": a path),
+ * inside a transaction. */
+int ck_store_ssh_location_put(struct ck_store *st, int64_t key_id,
+    const char *place, int64_t seen_at, struct ck_err *err);
+
+/* Every SSH key by id to cb (streamed); stops at cb's non-zero value. */
+int ck_store_ssh_key_list(
+    struct ck_store *st, ck_ssh_key_cb cb, void *ctx, struct ck_err *err);
+
+/* Where SSH key key_id was seen, by place. */
+int ck_store_ssh_locations(struct ck_store *st, int64_t key_id,
+    ck_location_cb cb, void *ctx, struct ck_err *err);
+
 #endif
