@@ -50,6 +50,10 @@ int ck_cmd_revoke(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_ocsp(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_serve(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_token(struct ck_cli *cli, int argc, char **argv);
+int ck_cmd_scan(struct ck_cli *cli, int argc, char **argv);
+/* `certkeep scan files` and `certkeep scan ssh` (argv[0] "files", "ssh"). */
+int cli_scan_files(struct ck_cli *cli, int argc, char **argv);
+int cli_scan_ssh(struct ck_cli *cli, int argc, char **argv);
 
 /* Opens the store named by --db, printing the reason on failure. */
 int cli_open_store(struct ck_cli *cli, struct ck_store **st);
