@@ -582,7 +582,8 @@ match_keys(struct scan *s)
 {
 	struct ck_fs_result *res = s->res;
 
-	qsort(s->spki_v, s->n_spki, sizeof(*s->spki_v), spki_cmp);
+	if (s->n_spki > 1) /* qsort may not be given NULL, even for 0 */
+		qsort(s->spki_v, s->n_spki, sizeof(*s->spki_v), spki_cmp);
 	for (size_t i = 0; i < res->n_key; i++) {
 		struct ck_fs_key *k = &res->key_v[i];
 		size_t lo = 0, hi = s->n_spki;
