@@ -1,7 +1,7 @@
 /*
  * certkeep scan: finds certificates and keys where they live and records
  * them in the inventory. Dispatches to one function per scanner: files
- * and ssh (cmd_scan_files.c); net joins them when it lands.
+ * and ssh (cmd_scan_files.c), net (cmd_scan_net.c).
  */
 #include "cli/cli.h"
 
@@ -13,7 +13,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: certkeep scan net|files|ssh [OPTIONS] [ARGS]\n"
 	    "\n"
-	    "  net TARGETS...   TLS endpoints on the network (soon)\n"
+	    "  net TARGETS...   TLS endpoints on the network\n"
 	    "  files PATHS...   certificates and private keys in files\n"
 	    "  ssh [PATHS...]   SSH host keys, authorized_keys, certificates\n"
 	    "\n"
@@ -35,7 +35,8 @@ ck_cmd_scan(struct ck_cli *cli, int argc, char **argv)
 		return cli_scan_files(cli, argc - 1, argv + 1);
 	if (strcmp(argv[1], "ssh") == 0)
 		return cli_scan_ssh(cli, argc - 1, argv + 1);
-	/* "net" is dispatched here (cli_scan_net) when it lands. */
+	if (strcmp(argv[1], "net") == 0)
+		return cli_scan_net(cli, argc - 1, argv + 1);
 	fprintf(stderr, "certkeep: scan: '%s' is not a scanner\n", argv[1]);
 	usage(stderr);
 	return CK_EXIT_USAGE;

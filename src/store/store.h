@@ -364,6 +364,37 @@ int ck_store_token_list(struct ck_store *st, bool all, int64_t now,
 int ck_store_token_touch(
     struct ck_store *st, int64_t id, int64_t at, struct ck_err *err);
 
+/* ---- discovery scans ---- */
+
+/* Records a scan starting (inside a transaction); *id for what follows. */
+int ck_store_scan_begin(struct ck_store *st, const char *kind,
+    const char *scope, const char *actor, int64_t started, int64_t *id,
+    struct ck_err *err);
+/* What place answered in scan_id: its leaf (0: none) and a status word. */
+int ck_store_scan_result(struct ck_store *st, int64_t scan_id,
+    const char *place, int64_t cert_id, const char *status,
+    struct ck_err *err);
+/* Marks the scan finished with a JSON summary (inside a transaction). */
+int ck_store_scan_finish(struct ck_store *st, int64_t scan_id,
+    int64_t finished, const char *counts, struct ck_err *err);
+
+/* One difference from the previous scan of the same kind and scope. */
+struct ck_scan_change {
+	const char *change; /* new, replaced, gone, expired, expiring */
+	const char *place;
+	int64_t old_cert, new_cert; /* 0 when none */
+};
+typedef int (*ck_scan_change_cb)(void *ctx, const struct ck_scan_change *c);
+/*
+ * The changes of scan_id against the previous finished scan of kind and
+ * scope, by place: places new or gone, leaves replaced, leaves that
+ * expired or came within soon seconds of expiry since then (with no
+ * previous scan, every place is new).
+ */
+int ck_store_scan_diff(struct ck_store *st, int64_t scan_id, const char *kind,
+    const char *scope, int64_t now, int64_t soon, ck_scan_change_cb cb,
+    void *ctx, struct ck_err *err);
+
 /* ---- SSH keys ---- */
 
 /*

@@ -1,0 +1,530 @@
+/*
+ * certkeep scan net: connects to every target and port, records each
+ * certificate chain found in the inventory with the endpoint as its
+ * location, records the scan, and reports what changed since the previous
+ * scan of the same targets and ports.
+ */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/file.h"
+#include "base/json.h"
+#include "discovery/net.h"
+#include "x509/x509.h"
+
+#define MAX_TARGETS 100000
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: certkeep scan net TARGET... [--targets-file F] [--ports "
+	    "P]\n"
+	    "           [--sni NAMES] [--rate N] [--concurrency N] "
+	    "[--timeout S]\n"
+	    "           [--retries N] [--starttls PROTO|none] [--trust F] "
+	    "[--json] [-q]\n"
+	    "\n"
+	    "Finds TLS endpoints and records their certificates, with the "
+	    "endpoint\n"
+	    "(ip:port[/sni]) as the location. TARGETs: addresses, CIDR "
+	    "blocks\n"
+	    "(10.0.0.0/24), ranges (10.0.0.1-10.0.0.9, 10.0.0.1-9), host "
+	    "names.\n"
+	    "\n"
+	    "  --ports P          443,8443,8000-8010 (default: common TLS and "
+	    "STARTTLS ports)\n"
+	    "  --sni NAMES        names to send to address targets "
+	    "(comma-separated)\n"
+	    "  --rate N           new connections per second (default "
+	    "2000; 0: no limit)\n"
+	    "  --concurrency N    connections in flight (default 512)\n"
+	    "  --timeout S        seconds per step: connect, STARTTLS, "
+	    "handshake (default 5)\n"
+	    "  --retries N        tries again after a timeout (default 0)\n"
+	    "  --starttls P       smtp, imap, pop3, ftp, ldap, postgres on "
+	    "every port,\n"
+	    "                     or none (default: by port: 25/587 smtp, 143 "
+	    "imap, ...)\n"
+	    "  --trust F          CA file the chains are checked against "
+	    "(default: the system's)\n"
+	    "  --json             one JSON object: endpoints, counts, changes\n"
+	    "  -q, --quiet        only the summary\n"
+	    "\n"
+	    "Every scan is recorded; what changed since the previous scan of "
+	    "the same\n"
+	    "targets and ports (new, replaced, gone, expired, expiring within "
+	    "30 days)\n"
+	    "is printed and written to the audit log.\n");
+}
+
+struct net {
+	struct ck_store *st;
+	int64_t scan_id, now;
+	bool json, quiet, tty, in_tx, first;
+	int batch;
+	struct ck_buf out;
+	struct ck_err err;
+	int failed; /* a store error: the scan stops */
+	uint64_t last_progress;
+};
+
+static void
+place_of(const struct ck_scan_result *r, char *out, size_t cap)
+{
+	bool v6 = strchr(r->ip, ':') != NULL;
+
+	snprintf(out, cap, "%s%s%s:%d%s%s", v6 ? "[" : "", r->ip, v6 ? "]" : "",
+	    r->port, r->sni[0] ? "/" : "", r->sni);
+}
+
+static int
+tx(struct net *n)
+{
+	int r;
+
+	if (n->in_tx)
+		return 0;
+	if ((r = ck_store_begin(n->st, &n->err)) != 0)
+		return r;
+	n->in_tx = true;
+	return 0;
+}
+
+static int
+commit(struct net *n)
+{
+	int r;
+
+	if (!n->in_tx)
+		return 0;
+	n->in_tx = false;
+	n->batch = 0;
+	if ((r = ck_store_commit(n->st, &n->err)) != 0)
+		ck_store_rollback(n->st);
+	return r;
+}
+
+/* Records the chain; *leaf gets the leaf's row. */
+static int
+record(struct net *n, const struct ck_scan_result *r, const char *place,
+    int64_t *leaf, char *cn, size_t cn_cap, int64_t *not_after)
+{
+	int rc;
+
+	*leaf = 0;
+	for (size_t i = 0; i < r->n_chain; i++) {
+		struct ck_cert *c = NULL;
+		int64_t id;
+		bool is_new;
+		if (ck_x509_parse(r->chain[i], r->chain_len[i], CK_PARSE_CORE,
+		        &c, NULL) != 0)
+			continue; /* a malformed certificate is not recorded */
+		rc = ck_store_cert_put(n->st, c, n->now, &id, &is_new, &n->err);
+		if (rc == 0)
+			rc = ck_store_location_put(
+			    n->st, id, "endpoint", place, n->now, &n->err);
+		if (rc == 0 && i == 0) {
+			*leaf = id;
+			snprintf(cn, cn_cap, "%s", c->cn ? c->cn : c->subject);
+			*not_after = c->not_after;
+		}
+		ck_cert_free(c);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+on_result(void *ctx, const struct ck_scan_result *r)
+{
+	struct net *n = ctx;
+	char place[600], cn[256] = "", t[CK_TIME_STR_MAX] = "";
+	int64_t leaf = 0, not_after = 0;
+	int rc;
+
+	place_of(r, place, sizeof(place));
+	if ((rc = tx(n)) != 0 ||
+	    (r->status == CK_SCAN_TLS &&
+	        (rc = record(n, r, place, &leaf, cn, sizeof(cn), &not_after)) !=
+	            0) ||
+	    (rc = ck_store_scan_result(n->st, n->scan_id, place, leaf,
+	         ck_scan_status_name(r->status), &n->err)) != 0) {
+		n->failed = rc;
+		return rc;
+	}
+	if (++n->batch >= 256 && (rc = commit(n)) != 0) {
+		n->failed = rc;
+		return rc;
+	}
+	if (n->json) {
+		bool f = true;
+		ck_json_sep(&n->out, &n->first);
+		ck_buf_addc(&n->out, '{');
+		ck_json_kv_str(&n->out, &f, "endpoint", place);
+		ck_json_kv_str(
+		    &n->out, &f, "status", ck_scan_status_name(r->status));
+		if (r->starttls != CK_STARTTLS_NONE)
+			ck_json_kv_str(&n->out, &f, "starttls",
+			    ck_starttls_name(r->starttls));
+		if (r->status == CK_SCAN_TLS) {
+			ck_json_kv_str(
+			    &n->out, &f, "tls_version", r->tls_version);
+			ck_json_kv_str(&n->out, &f, "cipher", r->cipher);
+			if (r->alpn[0])
+				ck_json_kv_str(&n->out, &f, "alpn", r->alpn);
+			ck_json_kv_int(
+			    &n->out, &f, "chain_length", (int64_t)r->n_chain);
+			ck_json_kv_int(&n->out, &f, "cert_id", leaf);
+			ck_json_kv_str(&n->out, &f, "subject_cn", cn);
+			ck_json_kv_time(&n->out, &f, "not_after", not_after);
+			ck_json_kv_bool(&n->out, &f, "verified", r->verified);
+			if (!r->verified)
+				ck_json_kv_str(&n->out, &f, "verify_error",
+				    r->verify_error);
+			ck_json_kv_bool(&n->out, &f, "name_ok", r->name_ok);
+		} else {
+			ck_json_kv_str(&n->out, &f, "error", r->error);
+		}
+		ck_buf_addc(&n->out, '}');
+		return 0;
+	}
+	if (n->quiet)
+		return 0;
+	if (n->tty)
+		fputs("\r\033[K", stderr);
+	if (r->status == CK_SCAN_TLS) {
+		ck_time_format(not_after, t);
+		t[10] = '\0';
+		printf("%-40s %-8s %-28.28s %s %s%s\n", place, r->tls_version,
+		    cn, t, r->verified ? "trusted" : r->verify_error,
+		    r->name_ok ? "" : ", name mismatch");
+	} else {
+		printf("%-40s %-8s %s\n", place, ck_scan_status_name(r->status),
+		    r->error);
+	}
+	fflush(stdout);
+	return 0;
+}
+
+static void
+on_progress(void *ctx, const struct ck_scan_stats *s)
+{
+	struct net *n = ctx;
+	double rate = s->seconds > 0 ? (double)s->done / s->seconds : 0;
+
+	if (!n->tty)
+		return;
+	fprintf(stderr,
+	    "\r\033[Kscan: %llu of %llu endpoints, %llu TLS, %.0f/s, ETA %.0fs",
+	    (unsigned long long)s->done, (unsigned long long)s->total,
+	    (unsigned long long)s->tls, rate,
+	    rate > 0 ? (double)(s->total - s->done) / rate : 0.0);
+}
+
+struct changes {
+	struct net *n;
+	struct ck_buf *json;
+	bool first;
+	int count;
+};
+
+static int
+on_change(void *ctx, const struct ck_scan_change *c)
+{
+	struct changes *ch = ctx;
+	char detail[160];
+	int r;
+
+	snprintf(detail, sizeof(detail), "certificate %lld -> %lld",
+	    (long long)c->old_cert, (long long)c->new_cert);
+	if (strcmp(c->change, "new") != 0 &&
+	    (r = ck_store_event_add(ch->n->st, cli_actor(),
+	         c->change[0] == 'e' ? "scan.expiry" : "scan.change", c->place,
+	         detail, &ch->n->err)) != 0)
+		return r;
+	ch->count++;
+	if (ch->json != NULL) {
+		bool f = true;
+		ck_json_sep(ch->json, &ch->first);
+		ck_buf_addc(ch->json, '{');
+		ck_json_kv_str(ch->json, &f, "change", c->change);
+		ck_json_kv_str(ch->json, &f, "endpoint", c->place);
+		if (c->old_cert)
+			ck_json_kv_int(
+			    ch->json, &f, "old_cert_id", c->old_cert);
+		if (c->new_cert)
+			ck_json_kv_int(
+			    ch->json, &f, "new_cert_id", c->new_cert);
+		ck_buf_addc(ch->json, '}');
+	} else {
+		printf("  %-9s %s (certificate %lld -> %lld)\n", c->change,
+		    c->place, (long long)c->old_cert, (long long)c->new_cert);
+	}
+	return 0;
+}
+
+/* Target specs from a file: one per line, '#' comments, bounded. */
+static int
+read_targets(const char *path, char ***v, size_t *n, struct ck_err *err)
+{
+	struct ck_buf b = CK_BUF_INIT;
+	char *save = NULL, *line;
+	int r;
+
+	if ((r = ck_file_read(path, 64 << 20, &b, err)) != 0)
+		return r;
+	for (line = strtok_r(b.p, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		line += strspn(line, " \t\r");
+		line[strcspn(line, " \t\r#")] = '\0';
+		if (*line == '\0')
+			continue;
+		if (*n >= MAX_TARGETS) {
+			r = ck_err_set(err, CK_E_TOO_LARGE,
+			    "%s: more than %d targets (use CIDR blocks and "
+			    "ranges)",
+			    path, MAX_TARGETS);
+			break;
+		}
+		char **nv = realloc(*v, (*n + 1) * sizeof(char *));
+		if (nv == NULL || (nv[*n] = strdup(line)) == NULL) {
+			if (nv)
+				*v = nv;
+			r = ck_err_set(err, CK_E_INTERNAL, "out of memory");
+			break;
+		}
+		*v = nv;
+		(*n)++;
+	}
+	ck_buf_release(&b);
+	return r;
+}
+
+int
+cli_scan_net(struct ck_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"targets-file", required_argument, NULL, 'f'},
+	    {"ports", required_argument, NULL, 'p'},
+	    {"sni", required_argument, NULL, 's'},
+	    {"rate", required_argument, NULL, 'r'},
+	    {"concurrency", required_argument, NULL, 'c'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"retries", required_argument, NULL, 'R'},
+	    {"starttls", required_argument, NULL, 'S'},
+	    {"trust", required_argument, NULL, 'T'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct ck_scan_opts o = {0};
+	struct ck_scan_stats stats = {0};
+	struct net n = {0};
+	struct ck_buf scope = CK_BUF_INIT, counts = CK_BUF_INIT,
+	              chj = CK_BUF_INIT;
+	struct changes ch = {&n, NULL, true, 0};
+	char **targets = NULL, *sni_copy = NULL, *save = NULL, *tok;
+	const char *sni[64];
+	size_t n_targets = 0, n_sni = 0;
+	int *ports = NULL, c, r = 0, rc = CK_EXIT_OK;
+	size_t n_ports = 0;
+	const char *tfile = NULL;
+
+	o.rate = 2000;
+	n.first = true;
+	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case 'f': tfile = optarg; break;
+		case 'p':
+			free(ports);
+			if (ck_ports_parse(optarg, &ports, &n_ports, &n.err) !=
+			    0) {
+				fprintf(stderr, "certkeep: %s\n", n.err.msg);
+				return CK_EXIT_USAGE;
+			}
+			break;
+		case 's':
+			free(sni_copy);
+			sni_copy = strdup(optarg);
+			n_sni = 0;
+			for (tok = strtok_r(sni_copy, ",", &save);
+			     tok && n_sni < 64;
+			     tok = strtok_r(NULL, ",", &save))
+				sni[n_sni++] = tok;
+			break;
+		case 'r':
+			o.rate = (int)strtol(optarg, &end, 10);
+			if (*end || o.rate < 0)
+				goto bad;
+			break;
+		case 'c':
+			o.concurrency = (int)strtol(optarg, &end, 10);
+			if (*end || o.concurrency < 1 || o.concurrency > 60000)
+				goto bad;
+			break;
+		case 't': {
+			double s = strtod(optarg, &end);
+			if (*end || s <= 0 || s > 600)
+				goto bad;
+			o.timeout_ms = (int)(s * 1000);
+			break;
+		}
+		case 'R':
+			o.retries = (int)strtol(optarg, &end, 10);
+			if (*end || o.retries < 0 || o.retries > 5)
+				goto bad;
+			break;
+		case 'S':
+			if (strcmp(optarg, "none") == 0)
+				o.no_starttls = true;
+			else if (ck_starttls_parse(optarg, &o.starttls) != 0)
+				goto bad;
+			break;
+		case 'T': o.trust = optarg; break;
+		case 'j': n.json = true; break;
+		case 'q': n.quiet = true; break;
+		case 'h': usage(stdout); return CK_EXIT_OK;
+		default: goto bad;
+		}
+	}
+	for (int i = optind; i < argc; i++) {
+		char **nv = realloc(targets, (n_targets + 1) * sizeof(char *));
+		if (nv == NULL)
+			return CK_EXIT_FAIL;
+		targets = nv;
+		targets[n_targets++] = strdup(argv[i]);
+	}
+	if (tfile != NULL &&
+	    read_targets(tfile, &targets, &n_targets, &n.err) != 0) {
+		rc = cli_fail(n.err.code, &n.err, "targets");
+		goto out;
+	}
+	if (n_targets == 0) {
+		usage(stderr);
+		rc = CK_EXIT_USAGE;
+		goto out;
+	}
+	o.targets = (const char *const *)targets;
+	o.n_targets = n_targets;
+	o.ports = ports;
+	o.n_ports = n_ports;
+	o.sni = sni;
+	o.n_sni = n_sni;
+	{ /* checked before the scan is recorded */
+		struct ck_targets *t;
+		if (ck_targets_new(o.targets, n_targets, &t, &n.err) != 0) {
+			fprintf(stderr, "certkeep: %s\n", n.err.msg);
+			rc = CK_EXIT_USAGE;
+			goto out;
+		}
+		ck_targets_free(t);
+	}
+	/* the scope: the targets and ports as given, so that the same scan
+	 * run again is compared with its previous run */
+	for (size_t i = 0; i < n_targets; i++)
+		ck_buf_printf(&scope, "%s%s", i ? " " : "", targets[i]);
+	ck_buf_adds(&scope, " ports ");
+	for (size_t i = 0; i < (ports ? n_ports : ck_scan_default_ports_n); i++)
+		ck_buf_printf(&scope, "%s%d", i ? "," : "",
+		    ports ? ports[i] : ck_scan_default_ports[i]);
+	for (size_t i = 0; i < n_sni; i++)
+		ck_buf_printf(&scope, "%s%s", i ? "," : " sni ", sni[i]);
+	if ((rc = cli_open_store(cli, &n.st)) != 0)
+		goto out;
+	n.now = ck_now();
+	n.tty = isatty(2) && !n.json;
+	if ((r = tx(&n)) != 0 ||
+	    (r = ck_store_scan_begin(n.st, "net", scope.p, cli_actor(), n.now,
+	         &n.scan_id, &n.err)) != 0 ||
+	    (r = commit(&n)) != 0) {
+		rc = cli_fail(r, &n.err, "scan");
+		goto out;
+	}
+	if (n.json)
+		ck_buf_adds(&n.out, "{\"endpoints\":[");
+	r = ck_scan_run(&o, on_result, on_progress, &n, &stats, &n.err);
+	if (n.tty)
+		fputs("\r\033[K", stderr);
+	if (r != 0 && n.failed == 0) {
+		rc = cli_fail(r, &n.err, "scan");
+		goto out;
+	}
+	if (n.failed != 0) {
+		if (n.in_tx)
+			ck_store_rollback(n.st);
+		rc = cli_fail(n.failed, &n.err, "scan: the inventory");
+		goto out;
+	}
+	ck_buf_printf(&counts,
+	    "{\"endpoints\":%llu,\"tls\":%llu,\"refused\":%llu,"
+	    "\"timeouts\":%llu,\"failed\":%llu,\"seconds\":%.3f}",
+	    (unsigned long long)stats.done, (unsigned long long)stats.tls,
+	    (unsigned long long)stats.refused,
+	    (unsigned long long)stats.timeouts,
+	    (unsigned long long)stats.failed, stats.seconds);
+	if (n.json)
+		ch.json = &chj;
+	else if (!n.quiet)
+		printf("\n");
+	if (!n.json)
+		printf("scan %lld: %llu endpoints in %.1fs (%.0f/s): %llu TLS, "
+		       "%llu refused, %llu timed out, %llu failed\n",
+		    (long long)n.scan_id, (unsigned long long)stats.done,
+		    stats.seconds,
+		    stats.seconds > 0 ? (double)stats.done / stats.seconds
+		                      : 0.0,
+		    (unsigned long long)stats.tls,
+		    (unsigned long long)stats.refused,
+		    (unsigned long long)stats.timeouts,
+		    (unsigned long long)stats.failed);
+	if ((r = tx(&n)) != 0 ||
+	    (r = ck_store_scan_finish(
+	         n.st, n.scan_id, ck_now(), counts.p, &n.err)) != 0 ||
+	    (!n.json && (printf("changes since the previous scan:\n"), 0)) ||
+	    (r = ck_store_scan_diff(n.st, n.scan_id, "net", scope.p, ck_now(),
+	         30 * 86400, on_change, &ch, &n.err)) != 0 ||
+	    (r = ck_store_event_add(n.st, cli_actor(), "scan.net", scope.p,
+	         counts.p, &n.err)) != 0 ||
+	    (r = commit(&n)) != 0) {
+		if (n.in_tx)
+			ck_store_rollback(n.st);
+		rc = cli_fail(r, &n.err, "scan");
+		goto out;
+	}
+	if (n.json) {
+		ck_buf_printf(&n.out,
+		    "],\"scan_id\":%lld,\"counts\":%s,\"changes\":[",
+		    (long long)n.scan_id, counts.p);
+		if (chj.len)
+			ck_buf_add(&n.out, chj.p, chj.len);
+		ck_buf_adds(&n.out, "]}\n");
+		cli_flush(&n.out);
+	} else if (ch.count == 0) {
+		printf("  none\n");
+	}
+	goto out;
+bad:
+	usage(stderr);
+	rc = CK_EXIT_USAGE;
+out:
+	for (size_t i = 0; i < n_targets; i++)
+		free(targets[i]);
+	free(targets);
+	free(ports);
+	free(sni_copy);
+	ck_buf_release(&scope);
+	ck_buf_release(&counts);
+	ck_buf_release(&chj);
+	ck_buf_release(&n.out);
+	ck_store_free(n.st);
+	return rc;
+}
