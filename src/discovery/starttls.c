@@ -57,15 +57,16 @@ enum {
 
 static const struct {
 	const char *name;
+	const char *command; /* the request, as refusals name it */
 	int port1, port2;
 } protos[] = {
-    [CK_STARTTLS_NONE] = {"none", 0, 0},
-    [CK_STARTTLS_SMTP] = {"smtp", 25, 587},
-    [CK_STARTTLS_IMAP] = {"imap", 143, 0},
-    [CK_STARTTLS_POP3] = {"pop3", 110, 0},
-    [CK_STARTTLS_FTP] = {"ftp", 21, 0},
-    [CK_STARTTLS_LDAP] = {"ldap", 389, 0},
-    [CK_STARTTLS_POSTGRES] = {"postgres", 5432, 0},
+    [CK_STARTTLS_NONE] = {"none", "TLS", 0, 0},
+    [CK_STARTTLS_SMTP] = {"smtp", "STARTTLS", 25, 587},
+    [CK_STARTTLS_IMAP] = {"imap", "STARTTLS", 143, 0},
+    [CK_STARTTLS_POP3] = {"pop3", "STLS", 110, 0},
+    [CK_STARTTLS_FTP] = {"ftp", "AUTH TLS", 21, 0},
+    [CK_STARTTLS_LDAP] = {"ldap", "StartTLS", 389, 0},
+    [CK_STARTTLS_POSTGRES] = {"postgres", "SSLRequest", 5432, 0},
 };
 #define NPROTOS (sizeof(protos) / sizeof(protos[0]))
 
@@ -147,8 +148,8 @@ refused(struct ck_starttls *s, const uint8_t *l, size_t n, struct ck_err *err)
 	char q[160];
 
 	quote(l, n, q, sizeof(q));
-	ck_err_set(err, CK_E_UNAVAILABLE, "%s: server refused STARTTLS: %s",
-	    ck_starttls_name(s->proto), q);
+	ck_err_set(err, CK_E_UNAVAILABLE, "%s: server refused %s: %s",
+	    ck_starttls_name(s->proto), protos[s->proto].command, q);
 	return CK_STARTTLS_REFUSED;
 }
 
@@ -569,7 +570,7 @@ pg_reply(const uint8_t *in, size_t len, struct ck_err *err)
 		return CK_STARTTLS_MORE;
 	if (in[0] == 'N') {
 		ck_err_set(err, CK_E_UNAVAILABLE,
-		    "postgres: server refused SSL ('N')");
+		    "postgres: server refused SSLRequest ('N')");
 		return CK_STARTTLS_REFUSED;
 	}
 	if (in[0] != 'S') {

@@ -355,7 +355,7 @@ Test(starttls_ldap, transcripts)
 
 static const struct script pg[] = {
     {"S", CK_STARTTLS_POSTGRES, S("S"), OK_READY, NULL},
-    {"N", CK_STARTTLS_POSTGRES, S("N"), REFUSED("refused SSL"), NULL},
+    {"N", CK_STARTTLS_POSTGRES, S("N"), REFUSED("refused SSLRequest"), NULL},
     {"an error message", CK_STARTTLS_POSTGRES,
         S("E\0\0\0\x20SFATAL\0Munsupported\0\0"),
         GARBAGE("0x45 to SSLRequest (an error message)"), NULL},
