@@ -46,7 +46,12 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/gen/migrations.c: $(MIGRATIONS) scripts/embed-sql
+# A migration added with an older timestamp would not make migrations.c
+# stale by time alone: the list of names is a dependency too, rewritten
+# only when it changes.
+MIG_LIST := $(B)/gen/migrations.list
+$(shell mkdir -p $(B)/gen && { echo '$(MIGRATIONS)' | cmp -s - $(MIG_LIST) || echo '$(MIGRATIONS)' > $(MIG_LIST); })
+$(B)/gen/migrations.c: $(MIGRATIONS) $(MIG_LIST) scripts/embed-sql
 	@mkdir -p $(dir $@)
 	sh scripts/embed-sql $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 

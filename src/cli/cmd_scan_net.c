@@ -71,7 +71,7 @@ struct net {
 	struct ck_buf out;
 	struct ck_err err;
 	int failed; /* a store error: the scan stops */
-	uint64_t last_progress;
+	uint64_t last_progress, last_commit;
 };
 
 static void
@@ -105,6 +105,7 @@ commit(struct net *n)
 		return 0;
 	n->in_tx = false;
 	n->batch = 0;
+	n->last_commit = ck_mono_ns();
 	if ((r = ck_store_commit(n->st, &n->err)) != 0)
 		ck_store_rollback(n->st);
 	return r;
@@ -159,7 +160,12 @@ on_result(void *ctx, const struct ck_scan_result *r)
 		n->failed = rc;
 		return rc;
 	}
-	if (++n->batch >= 256 && (rc = commit(n)) != 0) {
+	/* a commit (an fsync) per 4096 endpoints or per second, whichever
+	 * comes first: a scan can be run again, its rows need not be on disk
+	 * one by one */
+	if ((++n->batch >= 4096 ||
+	        ck_mono_ns() - n->last_commit > 1000000000u) &&
+	    (rc = commit(n)) != 0) {
 		n->failed = rc;
 		return rc;
 	}
@@ -440,6 +446,8 @@ cli_scan_net(struct ck_cli *cli, int argc, char **argv)
 		ck_buf_printf(&scope, "%s%s", i ? "," : " sni ", sni[i]);
 	if ((rc = cli_open_store(cli, &n.st)) != 0)
 		goto out;
+	/* 8 MiB of page cache: a /16's rows must not grow the scan's memory */
+	(void)ck_store_cache_limit(n.st, 8192, NULL);
 	n.now = ck_now();
 	n.tty = isatty(2) && !n.json;
 	if ((r = tx(&n)) != 0 ||

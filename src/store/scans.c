@@ -47,15 +47,12 @@ ck_store_scan_result(struct ck_store *st, int64_t scan_id, const char *place,
     int64_t cert_id, const char *status, struct ck_err *err)
 {
 	sqlite3_stmt *q;
-	int r;
 
 	if (!st->in_tx)
 		CK_BUG("scan_result outside a transaction");
-	if ((r = run(st,
-	         "INSERT OR REPLACE INTO scan_results(scan_id, place, cert_id, "
-	         "status) VALUES (?1, ?2, ?3, ?4)",
-	         &q, err)) != 0)
-		return r;
+	/* one per endpoint: the cached statement */
+	if ((q = stmt_get(st, S_SCAN_RESULT, err)) == NULL)
+		return CK_E_DB;
 	sqlite3_bind_int64(q, 1, scan_id);
 	sqlite3_bind_text(q, 2, place, -1, SQLITE_STATIC);
 	if (cert_id > 0)
@@ -63,9 +60,7 @@ ck_store_scan_result(struct ck_store *st, int64_t scan_id, const char *place,
 	else
 		sqlite3_bind_null(q, 3);
 	sqlite3_bind_text(q, 4, status, -1, SQLITE_STATIC);
-	r = step_write(st, q, err, "scan_results");
-	sqlite3_finalize(q);
-	return r;
+	return step_write(st, q, err, "scan_results");
 }
 
 int

@@ -140,4 +140,7 @@ const char *const ck_store_sql[S_MAX] = {
         "SELECT p.kind, p.place, l.first_seen, l.last_seen, l.present FROM "
         "locations l JOIN places p ON p.id = l.place_id WHERE l.cert_id = "
         "$1 ORDER BY p.kind, p.place",
+    /* scans.c: one row per endpoint of a scan */
+    [S_SCAN_RESULT] = "INSERT OR REPLACE INTO scan_results(scan_id, place, "
+                      "cert_id, status) VALUES ($1, $2, $3, $4)",
 };

@@ -47,6 +47,10 @@ void ck_store_rollback(struct ck_store *st);
  */
 int ck_store_bulk_mode(struct ck_store *st, struct ck_err *err);
 
+/* Caps the page cache at kib (default 64 MiB), for long runs such as a
+ * network scan whose memory must not grow with what they record. */
+int ck_store_cache_limit(struct ck_store *st, int kib, struct ck_err *err);
+
 /* Fault injection for tests: the nth write call from now fails (0: off). */
 void ck_store_fail_after(struct ck_store *st, int nth);
 
@@ -372,11 +376,10 @@ int ck_store_scan_begin(struct ck_store *st, const char *kind,
     struct ck_err *err);
 /* What place answered in scan_id: its leaf (0: none) and a status word. */
 int ck_store_scan_result(struct ck_store *st, int64_t scan_id,
-    const char *place, int64_t cert_id, const char *status,
-    struct ck_err *err);
+    const char *place, int64_t cert_id, const char *status, struct ck_err *err);
 /* Marks the scan finished with a JSON summary (inside a transaction). */
-int ck_store_scan_finish(struct ck_store *st, int64_t scan_id,
-    int64_t finished, const char *counts, struct ck_err *err);
+int ck_store_scan_finish(struct ck_store *st, int64_t scan_id, int64_t finished,
+    const char *counts, struct ck_err *err);
 
 /* One difference from the previous scan of the same kind and scope. */
 struct ck_scan_change {

@@ -74,6 +74,8 @@ enum stmt_id {
 	S_FIND_SHA,
 	S_FIND_SHA_OPEN,
 	S_LOCATIONS,
+	/* scans.c */
+	S_SCAN_RESULT,
 	S_MAX
 };
 

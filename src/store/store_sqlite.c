@@ -252,6 +252,15 @@ ck_store_bulk_mode(struct ck_store *st, struct ck_err *err)
 	    err);
 }
 
+int
+ck_store_cache_limit(struct ck_store *st, int kib, struct ck_err *err)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%d", kib > 0 ? kib : 1);
+	return exec_sql(st, sql, err);
+}
+
 void
 ck_store_fail_after(struct ck_store *st, int nth)
 {
