@@ -41,6 +41,9 @@ usage(FILE *f)
 	    "STARTTLS ports)\n"
 	    "  --sni NAMES        names to send to address targets "
 	    "(comma-separated)\n"
+	    "  --sni-from-sans    after a handshake without SNI, try each DNS "
+	    "name of the\n"
+	    "                     certificate's SANs as SNI (virtual hosts)\n"
 	    "  --rate N           new connections per second (default "
 	    "2000; 0: no limit)\n"
 	    "  --concurrency N    connections in flight (default 512)\n"
@@ -326,6 +329,7 @@ cli_scan_net(struct ck_cli *cli, int argc, char **argv)
 	    {"retries", required_argument, NULL, 'R'},
 	    {"starttls", required_argument, NULL, 'S'},
 	    {"trust", required_argument, NULL, 'T'},
+	    {"sni-from-sans", no_argument, NULL, 'N'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -396,6 +400,7 @@ cli_scan_net(struct ck_cli *cli, int argc, char **argv)
 				goto bad;
 			break;
 		case 'T': o.trust = optarg; break;
+		case 'N': o.sni_from_sans = true; break;
 		case 'j': n.json = true; break;
 		case 'q': n.quiet = true; break;
 		case 'h': usage(stdout); return CK_EXIT_OK;
@@ -444,6 +449,8 @@ cli_scan_net(struct ck_cli *cli, int argc, char **argv)
 		    ports ? ports[i] : ck_scan_default_ports[i]);
 	for (size_t i = 0; i < n_sni; i++)
 		ck_buf_printf(&scope, "%s%s", i ? "," : " sni ", sni[i]);
+	if (o.sni_from_sans)
+		ck_buf_adds(&scope, " sni-from-sans");
 	if ((rc = cli_open_store(cli, &n.st)) != 0)
 		goto out;
 	/* 8 MiB of page cache: a /16's rows must not grow the scan's memory */

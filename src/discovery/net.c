@@ -155,6 +155,48 @@ report_fail(struct ep *e, enum ck_scan_status st, const char *why)
 	finish(e);
 }
 
+static struct ep *ep_new(struct scanner *sc, const struct sockaddr *sa,
+    socklen_t len, int port, const char *sni, const char *host);
+
+/* Queues the same address and port again with each DNS name of the
+ * leaf's SANs as SNI (wildcards skipped, at most 8). */
+static void
+follow_sans(struct ep *e, X509 *leaf)
+{
+	struct scanner *sc = e->sc;
+	GENERAL_NAMES *gens =
+	    X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+	int added = 0;
+
+	for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens) && added < 8;
+	     i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		char name[256];
+		struct ep *x;
+		if (g->type != GEN_DNS)
+			continue;
+		int len = ASN1_STRING_length(g->d.dNSName);
+		if (len <= 0 || len >= (int)sizeof(name))
+			continue;
+		memcpy(name, ASN1_STRING_get0_data(g->d.dNSName), (size_t)len);
+		name[len] = '\0';
+		if (strchr(name, '*') != NULL || strlen(name) != (size_t)len)
+			continue;
+		x = ep_new(sc, (struct sockaddr *)&e->addr, e->addr_len,
+		    e->port, name, e->host);
+		if (x == NULL)
+			continue;
+		sc->stats.total++;
+		if (sc->ready_tail)
+			sc->ready_tail->next = x;
+		else
+			sc->ready = x;
+		sc->ready_tail = x;
+		added++;
+	}
+	GENERAL_NAMES_free(gens);
+}
+
 static void
 report_tls(struct ep *e)
 {
@@ -207,6 +249,8 @@ report_tls(struct ep *e)
 	r.ms = (double)(ck_mono_ns() - e->t0) / 1e6;
 	if (sc->stop == 0 && sc->cb != NULL)
 		sc->stop = sc->cb(sc->ctx_arg, &r);
+	if (leaf != NULL && sc->o->sni_from_sans && !e->sni[0])
+		follow_sans(e, leaf);
 	for (int i = 0; i < n; i++)
 		OPENSSL_free(ders[i]);
 	finish(e);

@@ -101,6 +101,9 @@ struct ck_scan_opts {
 	int retries; /* extra tries after a timeout; default 0 */
 	enum ck_starttls_proto starttls; /* NONE: by port */
 	bool no_starttls; /* never: direct TLS on every port */
+	/* after a handshake sent no SNI, try again with each DNS name of
+	 * the leaf's SANs (up to 8; virtual hosts serve other chains) */
+	bool sni_from_sans;
 	const char *trust; /* CA file; NULL: the system's */
 };
 

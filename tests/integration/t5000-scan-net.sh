@@ -32,6 +32,8 @@ cat valid.pem inter.pem >valid-chain.pem
 mkcert wrongname inter 90 "/CN=other.test" "subjectAltName=DNS:other.test"
 cat wrongname.pem inter.pem >wrongname-chain.pem
 mkcert nointer inter 90 "/CN=nointer.test" "subjectAltName=IP:127.0.0.15"
+mkcert alpha inter 90 "/CN=alpha.test" "subjectAltName=DNS:alpha.test,DNS:beta.test,DNS:*.wild.test"
+mkcert beta inter 90 "/CN=beta.test" "subjectAltName=DNS:beta.test"
 openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout self.key \
 	-out self.pem -subj "/CN=self.test" -days 90 2>/dev/null
 # expired: issued by certkeep's own CA with the clock 500 days back
@@ -57,6 +59,9 @@ write_conf() {
 		site 127.0.0.13 self.pem self.key
 		site 127.0.0.14 wrongname-chain.pem wrongname.key
 		[ -n "${NOINTER:-}" ] && site 127.0.0.15 nointer.pem nointer.key
+		# two virtual hosts on one address: the default one names both
+		printf '\tserver { listen 127.0.0.18:%s ssl default_server; ssl_certificate %s; ssl_certificate_key %s; return 200; }\n' "$P" "$T/alpha.pem" "$T/alpha.key"
+		printf '\tserver { listen 127.0.0.18:%s ssl; server_name beta.test; ssl_certificate %s; ssl_certificate_key %s; return 200; }\n' "$P" "$T/beta.pem" "$T/beta.key"
 		printf '}\n'
 	} >nginx.conf
 }
@@ -82,15 +87,15 @@ time.sleep(60)
 PY
 PY_PID=$!
 for _ in $(seq 1 50); do
-	[ "$(ss -ltn "sport = :$P" | grep -c 127.0.0.1)" -ge 7 ] && break
+	[ "$(ss -ltn "sport = :$P" | grep -c 127.0.0.1)" -ge 8 ] && break
 	sleep 0.1
 done
-[ "$(ss -ltn "sport = :$P" | grep -c 127.0.0.1)" -ge 7 ] || { ss -ltn; fail "listeners not up"; }
+[ "$(ss -ltn "sport = :$P" | grep -c 127.0.0.1)" -ge 8 ] || { ss -ltn; fail "listeners not up"; }
 
-expect_status 0 ck scan net 127.0.0.10-20 --ports "$P" --trust trust.pem --timeout 1 --json
+expect_status 0 ck scan net 127.0.0.10-17 --ports "$P" --trust trust.pem --timeout 1 --json
 cp "$T/out" scan1.json
 ep() { jq -c --arg e "$1:$P" '.endpoints[] | select(.endpoint == $e)' scan1.json; }
-jq -e '.counts.endpoints == 11 and .counts.tls == 5 and .counts.refused == 4 and
+jq -e '.counts.endpoints == 8 and .counts.tls == 5 and .counts.refused == 1 and
 	.counts.timeouts == 1 and .counts.failed == 1' scan1.json >/dev/null || { jq .counts scan1.json; fail "counts"; }
 ep 127.0.0.11 | jq -e '.status == "tls" and .verified and .name_ok and .chain_length == 2 and .subject_cn == "valid.test"' >/dev/null || fail "valid: $(ep 127.0.0.11)"
 ep 127.0.0.12 | jq -e '.verified == false and (.verify_error | test("expired"))' >/dev/null || fail "expired: $(ep 127.0.0.12)"
@@ -123,13 +128,17 @@ for _ in $(seq 1 50); do
 	sleep 0.1
 done
 sleep 0.3
-expect_status 0 ck scan net 127.0.0.10-20 --ports "$P" --trust trust.pem --timeout 1 --json
+expect_status 0 ck scan net 127.0.0.10-17 --ports "$P" --trust trust.pem --timeout 1 --json
 cp "$T/out" scan2.json
 jq -c '[.changes[] | {change, endpoint}] | sort_by(.endpoint)' scan2.json >changes.json
 expect_eq "$(cat changes.json)" \
 	"[{\"change\":\"replaced\",\"endpoint\":\"127.0.0.11:$P\"},{\"change\":\"gone\",\"endpoint\":\"127.0.0.15:$P\"}]" \
 	"changes"
 expect_eq "$(ck audit list --json | jq '[.[] | select(.action == "scan.change")] | length')" 2 "change events"
+# virtual hosts: names from the default certificate's SANs tried as SNI
+expect_status 0 ck scan net 127.0.0.18 --ports "$P" --trust trust.pem --sni-from-sans --json
+jq -c '[.endpoints[] | {endpoint, subject_cn}] | sort_by(.endpoint)' "$T/out" >vhosts.json
+expect_eq "$(cat vhosts.json)" "[{\"endpoint\":\"127.0.0.18:$P\",\"subject_cn\":\"alpha.test\"},{\"endpoint\":\"127.0.0.18:$P/alpha.test\",\"subject_cn\":\"alpha.test\"},{\"endpoint\":\"127.0.0.18:$P/beta.test\",\"subject_cn\":\"beta.test\"}]" "virtual hosts"
 # the table form
 expect_status 0 ck scan net 127.0.0.11 --ports "$P" --trust trust.pem
 expect_grep "127.0.0.11:$P" "$T/out"
