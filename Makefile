@@ -39,7 +39,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*/*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BIN := $(B)/certkeep
 
-.PHONY: all debug asan test unit integration run bench bench-serve fuzz format format-check bootstrap clean man
+.PHONY: all debug asan test unit integration run bench bench-serve bench-scan fuzz format format-check bootstrap clean man
 all: $(BIN)
 
 $(B)/%.o: %.c
@@ -135,6 +135,10 @@ fuzz: $(FUZZ_BIN)
 bench: all
 	$(MAKE) -C bench B=$(abspath $(B))
 	CERTKEEP=$(abspath $(BIN)) bash bench/serve.sh
+	CERTKEEP=$(abspath $(BIN)) bash bench/scan.sh
+
+bench-scan: all
+	CERTKEEP=$(abspath $(BIN)) bash bench/scan.sh
 
 bench-serve: all
 	CERTKEEP=$(abspath $(BIN)) bash bench/serve.sh
