@@ -47,9 +47,13 @@ need() {
 	echo "skipped: package $1 not installable"
 	return 1
 }
-freeport() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# Ten distinct free loopback ports, all bound at once so none repeats.
+# shellcheck disable=SC2046 # one word per port
+set -- $(python3 -c 'import socket
+ss = [socket.socket() for _ in range(10)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+P1=$1 P2=$2 PI=$3 PP=$4 PL=$5 PN=$6 PQ=$7 PF=$8 PF2=$9
 # wait_port PORT WHAT LOG: until something listens on 127.0.0.1:PORT
 wait_port() {
 	for _ in $(seq 1 100); do
@@ -97,7 +101,6 @@ ran=""
 # --- postfix: smtpd with STARTTLS, and one without TLS -----------------
 if need postfix postfix; then
 	POSTFIX=$T/postfix
-	P1=$(freeport) P2=$(freeport)
 	mkdir -p "$POSTFIX/queue" "$POSTFIX/data"
 	chown postfix "$POSTFIX/data"
 	cat >"$POSTFIX/main.cf" <<EOF
@@ -143,7 +146,6 @@ fi
 # --- dovecot: IMAP and POP3 ----------------------------------------------
 if need dovecot-imapd /usr/sbin/dovecot && need dovecot-pop3d /usr/lib/dovecot/pop3; then
 	D=$T/dovecot
-	PI=$(freeport) PP=$(freeport)
 	mkdir -p "$D/run" "$D/state"
 	cat >"$D/dovecot.conf" <<EOF
 base_dir = $D/run
@@ -200,7 +202,6 @@ fi
 # --- slapd: StartTLS, and one without TLS ---------------------------------
 if need slapd slapd; then
 	L=$T/slapd
-	PL=$(freeport) PN=$(freeport)
 	mkdir -p "$L/db" "$L/db2"
 	for v in tls plain; do
 		db=$L/db
@@ -237,7 +238,6 @@ pgbin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 PGBIN=$(pgbin)
 if [ -x "$PGBIN/initdb" ] || { echo "skipped: package postgresql not installable"; false; }; then
 	PG=$T/pg
-	PQ=$(freeport)
 	mkdir -p "$PG"
 	cp pg.pem pg.key "$PG/"
 	chown -R postgres "$PG"
@@ -268,12 +268,11 @@ fi
 # --- vsftpd: AUTH TLS, and one without TLS ------------------------------
 if need vsftpd vsftpd; then
 	F=$T/ftp
-	PF=$(freeport) PG2=$(freeport)
 	mkdir -p "$F/empty" "$F/anon"
 	chmod 755 "$F/empty" "$F/anon"
 	for v in tls plain; do
 		port=$PF ssl=YES
-		[ "$v" = plain ] && port=$PG2 ssl=NO
+		[ "$v" = plain ] && port=$PF2 ssl=NO
 		cat >"$F/$v.conf" <<EOF
 listen=YES
 listen_ipv6=NO
@@ -297,9 +296,9 @@ EOF
 		PIDS="$PIDS $F/$v.pid"
 	done
 	wait_port "$PF" vsftpd "$T/vsftpd-tls.log"
-	wait_port "$PG2" vsftpd "$T/vsftpd-plain.log"
+	wait_port "$PF2" vsftpd "$T/vsftpd-plain.log"
 	check ftp "$PF" ftp.pem
-	refused ftp "$PG2" "530 Please login"
+	refused ftp "$PF2" "530 Please login"
 	ran="$ran vsftpd"
 fi
 
