@@ -83,7 +83,7 @@ refused() {
 
 # The probe, built against the library under test (sanitized like it).
 SAN=""
-nm "$LIB" 2>/dev/null | grep -q __asan_init && SAN="-fsanitize=address,undefined"
+nm "$LIB" 2>/dev/null | grep -q __asan_init && SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 # shellcheck disable=SC2046,SC2086 # pkg-config and SAN print words on purpose
 cc -std=c17 -D_GNU_SOURCE $SAN -I"$REPO/src" -o "$T/probe" "$REPO/tests/integration/starttls-probe.c" "$LIB" \
 	$(pkg-config --libs libcrypto libssl sqlite3 libevent libevent_openssl libevent_pthreads inih jansson) \
