@@ -35,6 +35,11 @@ static const struct ck_route routes[] = {
     {GET, "/api/v1/tokens", ck_api_tokens_list, CK_ACCESS_ADMIN, false, false},
     {POST, "/api/v1/tokens", ck_api_token_create, CK_ACCESS_ADMIN, false, true},
     {DELETE, "/api/v1/tokens/{ref}", ck_api_token_revoke, CK_ACCESS_ADMIN, false, false},
+    {GET, "/api/v1/scans", ck_api_scans_list, CK_ACCESS_AUDITOR, false, false},
+    {POST, "/api/v1/scans", ck_api_scan_create, CK_ACCESS_OPERATOR, false, true},
+    {DELETE, "/api/v1/scans/{name}", ck_api_scan_delete, CK_ACCESS_OPERATOR, false, true},
+    {POST, "/api/v1/scans/{name}/run", ck_api_scan_run, CK_ACCESS_OPERATOR, false, false},
+    {GET, "/api/v1/scans/{name}/results", ck_api_scan_results, CK_ACCESS_AUDITOR, false, false},
 };
 /* clang-format on */
 

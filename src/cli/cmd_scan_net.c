@@ -14,7 +14,7 @@
 #include "base/clock.h"
 #include "base/file.h"
 #include "base/json.h"
-#include "discovery/net.h"
+#include "discovery/netscan.h"
 #include "x509/x509.h"
 
 #define MAX_TARGETS 100000
@@ -67,111 +67,18 @@ usage(FILE *f)
 }
 
 struct net {
-	struct ck_store *st;
-	int64_t scan_id, now;
-	bool json, quiet, tty, in_tx, first;
-	int batch;
-	struct ck_buf out;
-	struct ck_err err;
-	int failed; /* a store error: the scan stops */
-	uint64_t last_progress, last_commit;
+	bool json, quiet, tty, first, first_change;
+	struct ck_buf out, changes;
+	int n_changes;
 };
 
 static void
-place_of(const struct ck_scan_result *r, char *out, size_t cap)
-{
-	bool v6 = strchr(r->ip, ':') != NULL;
-
-	snprintf(out, cap, "%s%s%s:%d%s%s", v6 ? "[" : "", r->ip, v6 ? "]" : "",
-	    r->port, r->sni[0] ? "/" : "", r->sni);
-}
-
-static int
-tx(struct net *n)
-{
-	int r;
-
-	if (n->in_tx)
-		return 0;
-	if ((r = ck_store_begin(n->st, &n->err)) != 0)
-		return r;
-	n->in_tx = true;
-	return 0;
-}
-
-static int
-commit(struct net *n)
-{
-	int r;
-
-	if (!n->in_tx)
-		return 0;
-	n->in_tx = false;
-	n->batch = 0;
-	n->last_commit = ck_mono_ns();
-	if ((r = ck_store_commit(n->st, &n->err)) != 0)
-		ck_store_rollback(n->st);
-	return r;
-}
-
-/* Records the chain; *leaf gets the leaf's row. */
-static int
-record(struct net *n, const struct ck_scan_result *r, const char *place,
-    int64_t *leaf, char *cn, size_t cn_cap, int64_t *not_after)
-{
-	int rc;
-
-	*leaf = 0;
-	for (size_t i = 0; i < r->n_chain; i++) {
-		struct ck_cert *c = NULL;
-		int64_t id;
-		bool is_new;
-		if (ck_x509_parse(r->chain[i], r->chain_len[i], CK_PARSE_CORE,
-		        &c, NULL) != 0)
-			continue; /* a malformed certificate is not recorded */
-		rc = ck_store_cert_put(n->st, c, n->now, &id, &is_new, &n->err);
-		if (rc == 0)
-			rc = ck_store_location_put(
-			    n->st, id, "endpoint", place, n->now, &n->err);
-		if (rc == 0 && i == 0) {
-			*leaf = id;
-			snprintf(cn, cn_cap, "%s", c->cn ? c->cn : c->subject);
-			*not_after = c->not_after;
-		}
-		ck_cert_free(c);
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
-}
-
-static int
-on_result(void *ctx, const struct ck_scan_result *r)
+on_result(void *ctx, const struct ck_scan_result *r, const char *place,
+    int64_t leaf, const char *cn, int64_t not_after)
 {
 	struct net *n = ctx;
-	char place[600], cn[256] = "", t[CK_TIME_STR_MAX] = "";
-	int64_t leaf = 0, not_after = 0;
-	int rc;
+	char t[CK_TIME_STR_MAX] = "";
 
-	place_of(r, place, sizeof(place));
-	if ((rc = tx(n)) != 0 ||
-	    (r->status == CK_SCAN_TLS &&
-	        (rc = record(n, r, place, &leaf, cn, sizeof(cn), &not_after)) !=
-	            0) ||
-	    (rc = ck_store_scan_result(n->st, n->scan_id, place, leaf,
-	         ck_scan_status_name(r->status), &n->err)) != 0) {
-		n->failed = rc;
-		return rc;
-	}
-	/* a commit (an fsync) per 4096 endpoints or per second, whichever
-	 * comes first: a scan can be run again, its rows need not be on disk
-	 * one by one */
-	if ((++n->batch >= 4096 ||
-	        ck_mono_ns() - n->last_commit > 1000000000u) &&
-	    (rc = commit(n)) != 0) {
-		n->failed = rc;
-		return rc;
-	}
 	if (n->json) {
 		bool f = true;
 		ck_json_sep(&n->out, &n->first);
@@ -202,10 +109,10 @@ on_result(void *ctx, const struct ck_scan_result *r)
 			ck_json_kv_str(&n->out, &f, "error", r->error);
 		}
 		ck_buf_addc(&n->out, '}');
-		return 0;
+		return;
 	}
 	if (n->quiet)
-		return 0;
+		return;
 	if (n->tty)
 		fputs("\r\033[K", stderr);
 	if (r->status == CK_SCAN_TLS) {
@@ -219,7 +126,6 @@ on_result(void *ctx, const struct ck_scan_result *r)
 		    r->error);
 	}
 	fflush(stdout);
-	return 0;
 }
 
 static void
@@ -237,46 +143,30 @@ on_progress(void *ctx, const struct ck_scan_stats *s)
 	    rate > 0 ? (double)(s->total - s->done) / rate : 0.0);
 }
 
-struct changes {
-	struct net *n;
-	struct ck_buf *json;
-	bool first;
-	int count;
-};
-
-static int
+static void
 on_change(void *ctx, const struct ck_scan_change *c)
 {
-	struct changes *ch = ctx;
-	char detail[160];
-	int r;
+	struct net *n = ctx;
 
-	snprintf(detail, sizeof(detail), "certificate %lld -> %lld",
-	    (long long)c->old_cert, (long long)c->new_cert);
-	if (strcmp(c->change, "new") != 0 &&
-	    (r = ck_store_event_add(ch->n->st, cli_actor(),
-	         c->change[0] == 'e' ? "scan.expiry" : "scan.change", c->place,
-	         detail, &ch->n->err)) != 0)
-		return r;
-	ch->count++;
-	if (ch->json != NULL) {
+	n->n_changes++;
+	if (n->json) {
 		bool f = true;
-		ck_json_sep(ch->json, &ch->first);
-		ck_buf_addc(ch->json, '{');
-		ck_json_kv_str(ch->json, &f, "change", c->change);
-		ck_json_kv_str(ch->json, &f, "endpoint", c->place);
+		ck_json_sep(&n->changes, &n->first_change);
+		ck_buf_addc(&n->changes, '{');
+		ck_json_kv_str(&n->changes, &f, "change", c->change);
+		ck_json_kv_str(&n->changes, &f, "endpoint", c->place);
 		if (c->old_cert)
 			ck_json_kv_int(
-			    ch->json, &f, "old_cert_id", c->old_cert);
+			    &n->changes, &f, "old_cert_id", c->old_cert);
 		if (c->new_cert)
 			ck_json_kv_int(
-			    ch->json, &f, "new_cert_id", c->new_cert);
-		ck_buf_addc(ch->json, '}');
+			    &n->changes, &f, "new_cert_id", c->new_cert);
+		ck_buf_addc(&n->changes, '}');
 	} else {
-		printf("  %-9s %s (certificate %lld -> %lld)\n", c->change,
+		ck_buf_printf(&n->changes,
+		    "  %-9s %s (certificate %lld -> %lld)\n", c->change,
 		    c->place, (long long)c->old_cert, (long long)c->new_cert);
 	}
-	return 0;
 }
 
 /* Target specs from a file: one per line, '#' comments, bounded. */
@@ -336,11 +226,10 @@ cli_scan_net(struct ck_cli *cli, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct ck_scan_opts o = {0};
-	struct ck_scan_stats stats = {0};
+	struct ck_netscan_summary sum;
 	struct net n = {0};
-	struct ck_buf scope = CK_BUF_INIT, counts = CK_BUF_INIT,
-	              chj = CK_BUF_INIT;
-	struct changes ch = {&n, NULL, true, 0};
+	struct ck_store *st = NULL;
+	struct ck_err err = {0};
 	char **targets = NULL, *sni_copy = NULL, *save = NULL, *tok;
 	const char *sni[64];
 	size_t n_targets = 0, n_sni = 0;
@@ -349,16 +238,16 @@ cli_scan_net(struct ck_cli *cli, int argc, char **argv)
 	const char *tfile = NULL;
 
 	o.rate = 2000;
-	n.first = true;
+	n.first = n.first_change = true;
 	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
 		char *end;
 		switch (c) {
 		case 'f': tfile = optarg; break;
 		case 'p':
 			free(ports);
-			if (ck_ports_parse(optarg, &ports, &n_ports, &n.err) !=
+			if (ck_ports_parse(optarg, &ports, &n_ports, &err) !=
 			    0) {
-				fprintf(stderr, "certkeep: %s\n", n.err.msg);
+				fprintf(stderr, "certkeep: %s\n", err.msg);
 				return CK_EXIT_USAGE;
 			}
 			break;
@@ -415,8 +304,8 @@ cli_scan_net(struct ck_cli *cli, int argc, char **argv)
 		targets[n_targets++] = strdup(argv[i]);
 	}
 	if (tfile != NULL &&
-	    read_targets(tfile, &targets, &n_targets, &n.err) != 0) {
-		rc = cli_fail(n.err.code, &n.err, "targets");
+	    read_targets(tfile, &targets, &n_targets, &err) != 0) {
+		rc = cli_fail(err.code, &err, "targets");
 		goto out;
 	}
 	if (n_targets == 0) {
@@ -432,100 +321,53 @@ cli_scan_net(struct ck_cli *cli, int argc, char **argv)
 	o.n_sni = n_sni;
 	{ /* checked before the scan is recorded */
 		struct ck_targets *t;
-		if (ck_targets_new(o.targets, n_targets, &t, &n.err) != 0) {
-			fprintf(stderr, "certkeep: %s\n", n.err.msg);
+		if (ck_targets_new(o.targets, n_targets, &t, &err) != 0) {
+			fprintf(stderr, "certkeep: %s\n", err.msg);
 			rc = CK_EXIT_USAGE;
 			goto out;
 		}
 		ck_targets_free(t);
 	}
-	/* the scope: the targets and ports as given, so that the same scan
-	 * run again is compared with its previous run */
-	for (size_t i = 0; i < n_targets; i++)
-		ck_buf_printf(&scope, "%s%s", i ? " " : "", targets[i]);
-	ck_buf_adds(&scope, " ports ");
-	for (size_t i = 0; i < (ports ? n_ports : ck_scan_default_ports_n); i++)
-		ck_buf_printf(&scope, "%s%d", i ? "," : "",
-		    ports ? ports[i] : ck_scan_default_ports[i]);
-	for (size_t i = 0; i < n_sni; i++)
-		ck_buf_printf(&scope, "%s%s", i ? "," : " sni ", sni[i]);
-	if (o.sni_from_sans)
-		ck_buf_adds(&scope, " sni-from-sans");
-	if ((rc = cli_open_store(cli, &n.st)) != 0)
+	if ((rc = cli_open_store(cli, &st)) != 0)
 		goto out;
-	/* 8 MiB of page cache: a /16's rows must not grow the scan's memory */
-	(void)ck_store_cache_limit(n.st, 8192, NULL);
-	n.now = ck_now();
 	n.tty = isatty(2) && !n.json;
-	if ((r = tx(&n)) != 0 ||
-	    (r = ck_store_scan_begin(n.st, "net", scope.p, cli_actor(), n.now,
-	         &n.scan_id, &n.err)) != 0 ||
-	    (r = commit(&n)) != 0) {
-		rc = cli_fail(r, &n.err, "scan");
-		goto out;
+	{
+		struct ck_netscan_hooks h = {
+		    on_result, on_progress, on_change, &n};
+		if (n.json)
+			ck_buf_adds(&n.out, "{\"endpoints\":[");
+		r = ck_netscan(st, &o, cli_actor(), &h, &sum, &err);
 	}
-	if (n.json)
-		ck_buf_adds(&n.out, "{\"endpoints\":[");
-	r = ck_scan_run(&o, on_result, on_progress, &n, &stats, &n.err);
 	if (n.tty)
 		fputs("\r\033[K", stderr);
-	if (r != 0 && n.failed == 0) {
-		rc = cli_fail(r, &n.err, "scan");
-		goto out;
-	}
-	if (n.failed != 0) {
-		if (n.in_tx)
-			ck_store_rollback(n.st);
-		rc = cli_fail(n.failed, &n.err, "scan: the inventory");
-		goto out;
-	}
-	ck_buf_printf(&counts,
-	    "{\"endpoints\":%llu,\"tls\":%llu,\"refused\":%llu,"
-	    "\"timeouts\":%llu,\"failed\":%llu,\"seconds\":%.3f}",
-	    (unsigned long long)stats.done, (unsigned long long)stats.tls,
-	    (unsigned long long)stats.refused,
-	    (unsigned long long)stats.timeouts,
-	    (unsigned long long)stats.failed, stats.seconds);
-	if (n.json)
-		ch.json = &chj;
-	else if (!n.quiet)
-		printf("\n");
-	if (!n.json)
-		printf("scan %lld: %llu endpoints in %.1fs (%.0f/s): %llu TLS, "
-		       "%llu refused, %llu timed out, %llu failed\n",
-		    (long long)n.scan_id, (unsigned long long)stats.done,
-		    stats.seconds,
-		    stats.seconds > 0 ? (double)stats.done / stats.seconds
-		                      : 0.0,
-		    (unsigned long long)stats.tls,
-		    (unsigned long long)stats.refused,
-		    (unsigned long long)stats.timeouts,
-		    (unsigned long long)stats.failed);
-	if ((r = tx(&n)) != 0 ||
-	    (r = ck_store_scan_finish(
-	         n.st, n.scan_id, ck_now(), counts.p, &n.err)) != 0 ||
-	    (!n.json && (printf("changes since the previous scan:\n"), 0)) ||
-	    (r = ck_store_scan_diff(n.st, n.scan_id, "net", scope.p, ck_now(),
-	         30 * 86400, on_change, &ch, &n.err)) != 0 ||
-	    (r = ck_store_event_add(n.st, cli_actor(), "scan.net", scope.p,
-	         counts.p, &n.err)) != 0 ||
-	    (r = commit(&n)) != 0) {
-		if (n.in_tx)
-			ck_store_rollback(n.st);
-		rc = cli_fail(r, &n.err, "scan");
+	if (r != 0) {
+		rc = cli_fail(r, &err, "scan");
 		goto out;
 	}
 	if (n.json) {
 		ck_buf_printf(&n.out,
 		    "],\"scan_id\":%lld,\"counts\":%s,\"changes\":[",
-		    (long long)n.scan_id, counts.p);
-		if (chj.len)
-			ck_buf_add(&n.out, chj.p, chj.len);
+		    (long long)sum.scan_id, sum.counts);
+		if (n.changes.len)
+			ck_buf_add(&n.out, n.changes.p, n.changes.len);
 		ck_buf_adds(&n.out, "]}\n");
 		cli_flush(&n.out);
-	} else if (ch.count == 0) {
-		printf("  none\n");
+		goto out;
 	}
+	if (!n.quiet)
+		printf("\n");
+	printf("scan %lld: %llu endpoints in %.1fs (%.0f/s): %llu TLS, "
+	       "%llu refused, %llu timed out, %llu failed\n",
+	    (long long)sum.scan_id, (unsigned long long)sum.stats.done,
+	    sum.stats.seconds,
+	    sum.stats.seconds > 0 ? (double)sum.stats.done / sum.stats.seconds
+	                          : 0.0,
+	    (unsigned long long)sum.stats.tls,
+	    (unsigned long long)sum.stats.refused,
+	    (unsigned long long)sum.stats.timeouts,
+	    (unsigned long long)sum.stats.failed);
+	printf("changes since the previous scan:\n%s",
+	    n.changes.len ? n.changes.p : "  none\n");
 	goto out;
 bad:
 	usage(stderr);
@@ -536,10 +378,8 @@ out:
 	free(targets);
 	free(ports);
 	free(sni_copy);
-	ck_buf_release(&scope);
-	ck_buf_release(&counts);
-	ck_buf_release(&chj);
 	ck_buf_release(&n.out);
-	ck_store_free(n.st);
+	ck_buf_release(&n.changes);
+	ck_store_free(st);
 	return rc;
 }

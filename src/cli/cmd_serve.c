@@ -19,6 +19,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "ca/ca.h"
+#include "discovery/netscan.h"
 #include "http/http.h"
 #include "lifecycle/lifecycle.h"
 #include "x509/x509.h"
@@ -363,7 +364,15 @@ ck_cmd_serve(struct ck_cli *cli, int argc, char **argv)
 	    ck_config_str(&cfg, CK_CFG_LISTEN), ck_http_server_port(srv, 0),
 	    ck_config_str(&cfg, CK_CFG_LISTEN_PLAIN),
 	    ck_http_server_port(srv, 1));
+	/* saved scans run in their own thread, never on the workers */
+	if ((r = ck_scan_scheduler_start(
+	         ck_config_str(&cfg, CK_CFG_DATABASE), &err)) != 0) {
+		ck_http_server_free(srv);
+		ck_config_release(&cfg);
+		return cli_fail(r, &err, "serve: scheduled scans");
+	}
 	r = ck_http_server_run(srv, &err);
+	ck_scan_scheduler_stop();
 	ck_http_server_free(srv);
 	ck_config_release(&cfg);
 	ck_log(CK_LOG_INFO, "stopped");

@@ -149,7 +149,7 @@ spec_parse(const char *in, struct spec *sp, struct ck_err *err)
 		    "host name",
 		    in);
 	sp->count = 1;
-	snprintf(sp->host, sizeof(sp->host), "%s", buf);
+	snprintf(sp->host, sizeof(sp->host), "%.255s", buf);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "store/store.h"
 #include "store/store_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* One-off statements: scans are rare next to the inventory writes. */
@@ -141,6 +142,172 @@ ck_store_scan_diff(struct ck_store *st, int64_t scan_id, const char *kind,
 	}
 	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		r = db_err(st, rc, err, "scan diff");
+	sqlite3_finalize(q);
+	return r;
+}
+
+/* ---- saved scans ---- */
+
+int
+ck_store_scan_def_add(struct ck_store *st, const struct ck_scan_def *d,
+    int64_t *id, struct ck_err *err)
+{
+	sqlite3_stmt *q;
+	int r;
+
+	if (!st->in_tx)
+		CK_BUG("scan_def_add outside a transaction");
+	if ((r = run(st,
+	         "INSERT INTO scan_defs(name, targets, ports, sni, every, "
+	         "next_run, created, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	         "?7, "
+	         "?8)",
+	         &q, err)) != 0)
+		return r;
+	sqlite3_bind_text(q, 1, d->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, d->targets, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, d->ports, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, d->sni, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, d->every);
+	sqlite3_bind_int64(q, 6, d->next_run);
+	sqlite3_bind_int64(q, 7, d->created);
+	sqlite3_bind_text(q, 8, d->actor, -1, SQLITE_STATIC);
+	r = step_write(st, q, err, "scan_defs");
+	sqlite3_finalize(q);
+	if (r == CK_E_EXISTS ||
+	    (r != 0 &&
+	        sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE))
+		return ck_err_set(
+		    err, CK_E_EXISTS, "a saved scan '%s' exists", d->name);
+	if (r == 0)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return r;
+}
+
+static int
+defs(struct ck_store *st, const char *where, const char *name, int64_t now,
+    int limit, ck_scan_def_cb cb, void *ctx, struct ck_err *err)
+{
+	char sql[640];
+	sqlite3_stmt *q;
+	int r, rc, n = 0;
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT d.id, d.name, d.targets, d.ports, d.sni, d.every, "
+	    "d.next_run, COALESCE(d.last_scan, 0), d.created, d.actor, "
+	    "s.counts, COALESCE(s.finished, 0) FROM scan_defs d LEFT JOIN "
+	    "scans s ON s.id = d.last_scan WHERE %s LIMIT ?3",
+	    where);
+	if ((r = run(st, sql, &q, err)) != 0)
+		return r;
+	if (name != NULL)
+		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, now);
+	sqlite3_bind_int(q, 3, limit > 0 ? limit : -1);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct ck_scan_def d = {sqlite3_column_int64(q, 0),
+		    (const char *)sqlite3_column_text(q, 1),
+		    (const char *)sqlite3_column_text(q, 2),
+		    (const char *)sqlite3_column_text(q, 3),
+		    (const char *)sqlite3_column_text(q, 4),
+		    sqlite3_column_int64(q, 5), sqlite3_column_int64(q, 6),
+		    sqlite3_column_int64(q, 7), sqlite3_column_int64(q, 8),
+		    (const char *)sqlite3_column_text(q, 9),
+		    (const char *)sqlite3_column_text(q, 10),
+		    sqlite3_column_int64(q, 11)};
+		n++;
+		if ((r = cb(ctx, &d)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		r = db_err(st, rc, err, "scan_defs");
+	sqlite3_finalize(q);
+	if (r == 0 && n == 0 && name != NULL)
+		return ck_err_set(
+		    err, CK_E_NOTFOUND, "no saved scan '%s'", name);
+	return r;
+}
+
+int
+ck_store_scan_def_list(struct ck_store *st, const char *name, ck_scan_def_cb cb,
+    void *ctx, struct ck_err *err)
+{
+	return defs(st,
+	    name ? "d.name = ?1 AND ?2 = ?2 ORDER BY d.name"
+	         : "?2 = ?2 ORDER BY d.name",
+	    name, 0, 0, cb, ctx, err);
+}
+
+int
+ck_store_scan_def_due(struct ck_store *st, int64_t now, int limit,
+    ck_scan_def_cb cb, void *ctx, struct ck_err *err)
+{
+	return defs(st, "d.next_run <= ?2 ORDER BY d.next_run", NULL, now,
+	    limit, cb, ctx, err);
+}
+
+int
+ck_store_scan_def_schedule(struct ck_store *st, const char *name,
+    int64_t next_run, int64_t last_scan, struct ck_err *err)
+{
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = run(st,
+	         "UPDATE scan_defs SET next_run = ?2, last_scan = CASE WHEN "
+	         "?3 > 0 THEN ?3 ELSE last_scan END WHERE name = ?1",
+	         &q, err)) != 0)
+		return r;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, next_run);
+	sqlite3_bind_int64(q, 3, last_scan);
+	r = step_write(st, q, err, "scan_defs");
+	sqlite3_finalize(q);
+	if (r == 0 && sqlite3_changes(st->db) == 0)
+		return ck_err_set(
+		    err, CK_E_NOTFOUND, "no saved scan '%s'", name);
+	return r;
+}
+
+int
+ck_store_scan_def_delete(
+    struct ck_store *st, const char *name, struct ck_err *err)
+{
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = run(st, "DELETE FROM scan_defs WHERE name = ?1", &q, err)) !=
+	    0)
+		return r;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	r = step_write(st, q, err, "scan_defs");
+	sqlite3_finalize(q);
+	if (r == 0 && sqlite3_changes(st->db) == 0)
+		return ck_err_set(
+		    err, CK_E_NOTFOUND, "no saved scan '%s'", name);
+	return r;
+}
+
+int
+ck_store_scan_rows(struct ck_store *st, int64_t scan_id, ck_scan_row_cb cb,
+    void *ctx, struct ck_err *err)
+{
+	sqlite3_stmt *q;
+	int r, rc;
+
+	if ((r = run(st,
+	         "SELECT place, status, COALESCE(cert_id, 0) FROM scan_results "
+	         "WHERE scan_id = ?1 ORDER BY place",
+	         &q, err)) != 0)
+		return r;
+	sqlite3_bind_int64(q, 1, scan_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		if ((r = cb(ctx, (const char *)sqlite3_column_text(q, 0),
+		         (const char *)sqlite3_column_text(q, 1),
+		         sqlite3_column_int64(q, 2))) != 0)
+			break;
+	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		r = db_err(st, rc, err, "scan_results");
 	sqlite3_finalize(q);
 	return r;
 }

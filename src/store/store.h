@@ -398,6 +398,37 @@ int ck_store_scan_diff(struct ck_store *st, int64_t scan_id, const char *kind,
     const char *scope, int64_t now, int64_t soon, ck_scan_change_cb cb,
     void *ctx, struct ck_err *err);
 
+/* A saved scan the daemon runs on its schedule. Borrowed strings. */
+struct ck_scan_def {
+	int64_t id;
+	const char *name, *targets, *ports, *sni;
+	int64_t every, next_run, last_scan, created;
+	const char *actor;
+	const char *last_counts; /* the last scan's JSON summary, or NULL */
+	int64_t last_finished;
+};
+typedef int (*ck_scan_def_cb)(void *ctx, const struct ck_scan_def *d);
+/* Saves d (inside a transaction). CK_E_EXISTS when the name is taken. */
+int ck_store_scan_def_add(struct ck_store *st, const struct ck_scan_def *d,
+    int64_t *id, struct ck_err *err);
+/* Every saved scan by name; or only name (CK_E_NOTFOUND when none). */
+int ck_store_scan_def_list(struct ck_store *st, const char *name,
+    ck_scan_def_cb cb, void *ctx, struct ck_err *err);
+/* The saved scans due at now, soonest first, at most limit. */
+int ck_store_scan_def_due(struct ck_store *st, int64_t now, int limit,
+    ck_scan_def_cb cb, void *ctx, struct ck_err *err);
+/* Sets when name runs next and (if > 0) its last scan. CK_E_NOTFOUND. */
+int ck_store_scan_def_schedule(struct ck_store *st, const char *name,
+    int64_t next_run, int64_t last_scan, struct ck_err *err);
+/* Deletes name (inside a transaction). CK_E_NOTFOUND when none. */
+int ck_store_scan_def_delete(
+    struct ck_store *st, const char *name, struct ck_err *err);
+/* The endpoints of scan_id to cb: place, status, leaf (0: none). */
+typedef int (*ck_scan_row_cb)(
+    void *ctx, const char *place, const char *status, int64_t cert_id);
+int ck_store_scan_rows(struct ck_store *st, int64_t scan_id, ck_scan_row_cb cb,
+    void *ctx, struct ck_err *err);
+
 /* ---- SSH keys ---- */
 
 /*

@@ -1,0 +1,173 @@
+/*
+ * The daemon's scheduled scans: one thread with its own store handle
+ * looks for saved scans that are due (every 30 s, or at once when woken
+ * by "run now" or a new definition), runs each through ck_netscan and
+ * sets its next run. Scans never run on the HTTP workers.
+ *
+ *   idle --due or woken--> running (ck_netscan) --> next_run = now+every
+ *   --> idle; stop: the scan in progress finishes, then the thread exits
+ */
+#include "discovery/netscan.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+	bool running, stop, woken;
+} S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+struct due {
+	char name[128];
+	char *targets, *ports, *sni;
+	int64_t every;
+};
+
+static int
+on_due(void *ctx, const struct ck_scan_def *d)
+{
+	struct due *x = ctx;
+
+	snprintf(x->name, sizeof(x->name), "%s", d->name);
+	x->targets = strdup(d->targets);
+	x->ports = strdup(d->ports);
+	x->sni = strdup(d->sni);
+	x->every = d->every;
+	return 1; /* one at a time */
+}
+
+/* Splits s at separators into at most max pointers into s. */
+static size_t
+split(char *s, const char *sep, const char **v, size_t max)
+{
+	char *save = NULL, *t;
+	size_t n = 0;
+
+	for (t = strtok_r(s, sep, &save); t && n < max;
+	     t = strtok_r(NULL, sep, &save))
+		v[n++] = t;
+	return n;
+}
+
+static void
+run_one(struct ck_store *st, struct due *d)
+{
+	const char *targets[256], *sni[64];
+	struct ck_scan_opts o = {0};
+	struct ck_netscan_summary sum;
+	struct ck_err err = {0};
+	char actor[160];
+	int *ports = NULL;
+	size_t n_ports = 0;
+
+	o.n_targets = split(d->targets, " ", targets, 256);
+	o.targets = targets;
+	o.n_sni = split(d->sni, ",", sni, 64);
+	o.sni = sni;
+	o.rate = 2000;
+	if (*d->ports && ck_ports_parse(d->ports, &ports, &n_ports, &err) != 0)
+		ck_log(CK_LOG_ERROR, "saved scan '%s': %s", d->name, err.msg);
+	o.ports = ports;
+	o.n_ports = n_ports;
+	snprintf(actor, sizeof(actor), "scheduler:%s", d->name);
+	ck_log(CK_LOG_INFO, "saved scan '%s' starting", d->name);
+	if (ck_netscan(st, &o, actor, NULL, &sum, &err) != 0)
+		ck_log(CK_LOG_ERROR, "saved scan '%s': %s", d->name, err.msg);
+	else
+		ck_log(CK_LOG_INFO,
+		    "saved scan '%s' done: scan %lld %s, %d "
+		    "changes",
+		    d->name, (long long)sum.scan_id, sum.counts, sum.changes);
+	if (ck_store_scan_def_schedule(
+	        st, d->name, ck_now() + d->every, sum.scan_id, &err) != 0)
+		ck_log(CK_LOG_ERROR, "saved scan '%s': %s", d->name, err.msg);
+	free(ports);
+}
+
+static void *
+scheduler_main(void *arg)
+{
+	struct ck_store *st = arg;
+
+	for (;;) {
+		struct due d = {0};
+		struct ck_err err = {0};
+		int r =
+		    ck_store_scan_def_due(st, ck_now(), 1, on_due, &d, &err);
+
+		if (r < 0)
+			ck_log(CK_LOG_ERROR, "scheduled scans: %s", err.msg);
+		if (d.targets != NULL) {
+			run_one(st, &d);
+			free(d.targets);
+			free(d.ports);
+			free(d.sni);
+		}
+		pthread_mutex_lock(&S.mu);
+		if (d.targets == NULL && !S.stop && !S.woken) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 30;
+			pthread_cond_timedwait(&S.cv, &S.mu, &until);
+		}
+		S.woken = false;
+		bool stop = S.stop;
+		pthread_mutex_unlock(&S.mu);
+		if (stop)
+			break;
+	}
+	ck_store_free(st);
+	return NULL;
+}
+
+int
+ck_scan_scheduler_start(const char *db_url, struct ck_err *err)
+{
+	struct ck_store *st;
+	int r;
+
+	if ((r = ck_store_open(db_url, &st, err)) != 0)
+		return r;
+	pthread_mutex_lock(&S.mu);
+	S.stop = S.woken = false;
+	if (pthread_create(&S.th, NULL, scheduler_main, st) != 0) {
+		pthread_mutex_unlock(&S.mu);
+		ck_store_free(st);
+		return ck_err_set(err, CK_E_INTERNAL, "pthread_create");
+	}
+	S.running = true;
+	pthread_mutex_unlock(&S.mu);
+	return 0;
+}
+
+void
+ck_scan_scheduler_wake(void)
+{
+	pthread_mutex_lock(&S.mu);
+	S.woken = true;
+	pthread_cond_signal(&S.cv);
+	pthread_mutex_unlock(&S.mu);
+}
+
+void
+ck_scan_scheduler_stop(void)
+{
+	pthread_mutex_lock(&S.mu);
+	if (!S.running) {
+		pthread_mutex_unlock(&S.mu);
+		return;
+	}
+	S.stop = true;
+	pthread_cond_signal(&S.cv);
+	pthread_mutex_unlock(&S.mu);
+	pthread_join(S.th, NULL);
+	S.running = false;
+}
