@@ -4,7 +4,8 @@
 # (FTP AUTH TLS). For each, starttls-probe runs our dialogue
 # (src/discovery/starttls.c) and the TLS handshake on the same socket and
 # prints the leaf's SHA-256, which must be the certificate configured for
-# that server and what `openssl s_client -starttls` sees. Refusals: postfix,
+# that server and what `openssl s_client -starttls` sees; `certkeep scan
+# net --starttls` must find and record the same leaf. Refusals: postfix,
 # slapd and vsftpd without TLS, PostgreSQL with ssl = off.
 # Needs root (servers drop to their own users) and the packages below.
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -73,12 +74,22 @@ check() {
 	got=$(openssl x509 -in "$T/sclient.txt" -noout -fingerprint -sha256 2>/dev/null | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
 	expect_eq "$got" "$leaf" "$1: leaf seen by openssl s_client -starttls $1"
 	echo "ok $1 on port $2: $(sed -n "s/^tls //p" "$T/out"), $leaf"
+	# the scanner, through the same dialogue: the same leaf, recorded
+	expect_status 0 timeout 30 "$CERTKEEP" scan net 127.0.0.1 --ports "$2" \
+		--starttls "$1" --timeout 5 --json
+	jq -e '.counts.tls == 1' "$T/out" >/dev/null || { cat "$T/out"; fail "$1: scan net found no TLS"; }
+	id=$(jq -r '.endpoints[0].cert_id' "$T/out")
+	expect_eq "$("$CERTKEEP" show "$id" --json | jq -r .sha256)" "$leaf" "$1: leaf found by scan net"
 }
 # refused PROTO PORT REASON: the server says no, and why
 refused() {
 	expect_status 2 timeout 20 "$T/probe" "$1" 127.0.0.1 "$2"
 	expect_grep "refused: .*$3" "$T/out"
 	echo "ok $1 on port $2 refused: $(cat "$T/out")"
+	expect_status 0 timeout 30 "$CERTKEEP" scan net 127.0.0.1 --ports "$2" \
+		--starttls "$1" --timeout 5 --json
+	jq -e '.endpoints[0].status == "starttls-refused"' "$T/out" >/dev/null ||
+		{ cat "$T/out"; fail "$1: scan net did not report the refusal"; }
 }
 
 # The probe, built against the library under test (sanitized like it).
