@@ -60,7 +60,7 @@ void ck_starttls_init(struct ck_starttls *s, enum ck_starttls_proto p);
  * in[len-1]; bytes after the server's go-ahead are an ERROR (a server
  * must not send them before the handshake).
  */
-enum ck_starttls_step ck_starttls_next(struct ck_starttls *s,
-    const uint8_t *in, size_t len, struct ck_buf *out, struct ck_err *err);
+enum ck_starttls_step ck_starttls_next(struct ck_starttls *s, const uint8_t *in,
+    size_t len, struct ck_buf *out, struct ck_err *err);
 
 #endif
