@@ -139,6 +139,25 @@ expect_eq "$(ck audit list --json | jq '[.[] | select(.action == "scan.change")]
 expect_status 0 ck scan net 127.0.0.18 --ports "$P" --trust trust.pem --sni-from-sans --json
 jq -c '[.endpoints[] | {endpoint, subject_cn}] | sort_by(.endpoint)' "$T/out" >vhosts.json
 expect_eq "$(cat vhosts.json)" "[{\"endpoint\":\"127.0.0.18:$P\",\"subject_cn\":\"alpha.test\"},{\"endpoint\":\"127.0.0.18:$P/alpha.test\",\"subject_cn\":\"alpha.test\"},{\"endpoint\":\"127.0.0.18:$P/beta.test\",\"subject_cn\":\"beta.test\"}]" "virtual hosts"
+# a 10 MB chain: refused by the client's bound (OpenSSL's max_cert_list),
+# reported as a failed handshake, nothing recorded, no crash
+openssl x509 -in inter.pem -outform DER -out inter.der
+n=$(( 10 * 1024 * 1024 / $(stat -c %s inter.der) ))
+cp valid.pem huge-chain.pem
+i=0; while [ $i -lt "$n" ]; do cat inter.pem; i=$((i + 1)); done >>huge-chain.pem
+cat >huge.conf <<CONF
+daemon off; pid $T/huge.pid; error_log $T/huge.log; worker_processes 1;
+events { worker_connections 16; }
+http { access_log off; client_body_temp_path $T; proxy_temp_path $T; fastcgi_temp_path $T; uwsgi_temp_path $T; scgi_temp_path $T;
+	server { listen 127.0.0.19:$P ssl; ssl_certificate $T/huge-chain.pem; ssl_certificate_key $T/valid.key.old; return 200; } }
+CONF
+nginx -c "$T/huge.conf" -p "$T" &
+HUGE_PID=$!
+for _ in $(seq 1 100); do ss -ltn "sport = :$P" | grep -q 127.0.0.19 && break; sleep 0.1; done
+expect_status 0 ck scan net 127.0.0.19 --ports "$P" --timeout 5 --json
+kill "$HUGE_PID" 2>/dev/null
+jq -e '.endpoints[0].status == "tls-failed" and (.endpoints[0].error | test("excessive|too long|large"))' "$T/out" >/dev/null ||
+	{ jq -c '.endpoints[0]' "$T/out"; fail "10 MB chain"; }
 # the table form
 expect_status 0 ck scan net 127.0.0.11 --ports "$P" --trust trust.pem
 expect_grep "127.0.0.11:$P" "$T/out"
