@@ -63,7 +63,7 @@
 	    "database)")                                                      \
 	X(MAX_HEADER, "limits", "max_header_bytes",                           \
 	    "CERTKEEP_MAX_HEADER_BYTES", "16384", 'i',                        \
-	    "largest request line plus headers; larger gets 400")             \
+	    "largest request line plus headers; larger gets 431")             \
 	X(MAX_BODY, "limits", "max_body_bytes", "CERTKEEP_MAX_BODY_BYTES",    \
 	    "1048576", 'i', "largest request body; larger gets 413")          \
 	X(REQUEST_TIMEOUT, "limits", "request_timeout",                       \

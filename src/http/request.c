@@ -629,6 +629,40 @@ authorize(struct ck_http_ctx *c)
 	return 0;
 }
 
+/*
+ * The configured size limits, answered with problem documents: headers
+ * (request line included) over max_header_bytes get 431 (RFC 6585),
+ * bodies over max_body_bytes 413. True when answered.
+ */
+static bool
+over_limits(struct reqctx *rc)
+{
+	struct evhttp_request *req = rc->c.req;
+	struct evkeyval *kv;
+	int64_t l[5];
+	size_t hdr = strlen(rc->uri ? rc->uri : "") + 16, body;
+
+	ck_http_limits(rc->w->s, l);
+	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(req), next)
+	hdr += strlen(kv->key) + strlen(kv->value) + 4;
+	if ((int64_t)hdr > l[0]) {
+		ck_http_set_header(&rc->c, "Connection", "close");
+		ck_http_problem(&rc->c, 431, "headers-too-large",
+		    "request headers of %zu bytes, the limit is %lld", hdr,
+		    (long long)l[0]);
+		return true;
+	}
+	body = evbuffer_get_length(evhttp_request_get_input_buffer(req));
+	if ((int64_t)body > l[1]) {
+		ck_http_set_header(&rc->c, "Connection", "close");
+		ck_http_problem(&rc->c, 413, "too-large",
+		    "a body of %zu bytes, the limit is %lld", body,
+		    (long long)l[1]);
+		return true;
+	}
+	return false;
+}
+
 void
 ck_http_dispatch(struct evhttp_request *req, void *arg)
 {
@@ -669,7 +703,9 @@ ck_http_dispatch(struct evhttp_request *req, void *arg)
 	path = ck_http_raw_path(&rc->c);
 	r = ck_route_find(
 	    s->o.routes, s->o.n_routes, rc->c.method, path, &rc->m, &err);
-	if (r == CK_E_INVAL) {
+	if (over_limits(rc)) {
+		/* answered */
+	} else if (r == CK_E_INVAL) {
 		ck_http_problem(&rc->c, 400, "malformed", "%s", err.msg);
 	} else if (r == CK_E_PERM) {
 		char allow[64];

@@ -213,8 +213,12 @@ apply_limits(struct worker *w)
 		if (w->http[k] == NULL)
 			continue;
 		struct timeval tv = {l[2] < l[3] ? l[2] : l[3], 0};
-		evhttp_set_max_headers_size(w->http[k], l[0]);
-		evhttp_set_max_body_size(w->http[k], l[1]);
+		/* evhttp enforces a looser bound (its answer is a plain 400
+		 * or 413 page); the configured limits are checked in
+		 * dispatch, which answers with a problem document */
+		evhttp_set_max_headers_size(
+		    w->http[k], l[0] * 4 > 65536 ? l[0] * 4 : 65536);
+		evhttp_set_max_body_size(w->http[k], l[1] + 65536);
 		evhttp_set_timeout_tv(w->http[k], &tv);
 	}
 	w->max_conns = l[4] > 0 ? l[4] : 1;

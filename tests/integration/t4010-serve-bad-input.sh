@@ -54,8 +54,13 @@ expect_api 404 GET /api/v1/nothing-here; problem 404 not-found
 head -c 5000 /dev/zero | tr '\0' a >"$T/big"
 got=$(api POST $I -H "$J" --data-binary @"$T/big")
 expect_eq "$got" 413 "oversized body"
+problem 413 too-large
 got=$(api GET /api/v1/cas -H "X-Filler: $(head -c 3000 /dev/zero | tr '\0' b)")
-case "$got" in 413|431|400) ;; *) fail "oversized header: status $got";; esac
+expect_eq "$got" 431 "oversized headers"
+problem 431 headers-too-large
+# far past the limits libevent's parser stops reading (a plain 400/413)
+got=$(api GET /api/v1/cas -H "X-Filler: $(head -c 70000 /dev/zero | tr '\0' b)")
+case "$got" in 400|413|431) ;; *) fail "huge header: status $got";; esac
 
 # paths that try to escape
 for p in "/api/v1/../v1/cas" "/api/v1/cas/%2e%2e" "/api/v1/cas/a%00b" "/api/v1/cas/a%2Fb" "/crl/..%2Fx.crl"; do
