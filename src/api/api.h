@@ -68,6 +68,9 @@ extern atomic_uint_least64_t ck_api_issued_total, ck_api_revoked_total;
 /* The CA called name: its id and its certificate's DER (caller frees). */
 int ck_api_ca_cert(struct ck_store *st, const char *name, int64_t *ca_id,
     uint8_t **der, size_t *len, struct ck_err *err);
+/* The limit query parameter (def when absent, 1 to max); on a bad value
+ * the 400 problem is sent and -1 returned. */
+int ck_api_limit(struct ck_http_ctx *c, int64_t def, int64_t max, int64_t *out);
 /* Refuses a body that is not JSON: 415 sent, returns -1. */
 int ck_api_want_json(struct ck_http_ctx *c);
 

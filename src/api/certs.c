@@ -16,8 +16,6 @@
 #include "lifecycle/revoke.h"
 #include "x509/x509.h"
 
-int ck_api_limit(struct ck_http_ctx *c, int64_t def, int64_t max, int64_t *out);
-
 struct rows {
 	struct ck_buf b;
 	bool first;

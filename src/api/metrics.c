@@ -217,7 +217,7 @@ next(struct ck_http_ctx *c, void *state, struct ck_buf *b)
 	before = s->after;
 	if (ck_store_cert_list(c->st, &f, on_row, s, NULL) < 0)
 		return CK_E_DB;
-	if (s->after == before || s->after == 0) { /* a short or empty page */
+	if (s->after == before) { /* an empty page: this phase is done */
 		if (s->phase == 1) {
 			s->phase = 2;
 			s->after = 0;

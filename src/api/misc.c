@@ -174,7 +174,6 @@ time_arg(struct ck_http_ctx *c, const char *name, int64_t *out)
 	return -1;
 }
 
-int ck_api_limit(struct ck_http_ctx *c, int64_t def, int64_t max, int64_t *out);
 int
 ck_api_limit(struct ck_http_ctx *c, int64_t def, int64_t max, int64_t *out)
 {

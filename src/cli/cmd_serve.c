@@ -114,6 +114,7 @@ ensure_cert(void *arg, const char *cert, const char *key, struct ck_err *err)
 	const char *mk = ck_config_str(cfg, CK_CFG_MASTER_KEY);
 	char *names = NULL, *save = NULL, *n;
 	const char *sans[16];
+	char buf[16][300]; /* the SANs sans[] points into */
 	size_t n_sans = 0;
 	struct ck_store *st = NULL;
 	struct ck_enroll_req rq = {0};
@@ -146,7 +147,6 @@ ensure_cert(void *arg, const char *cert, const char *key, struct ck_err *err)
 	for (n = strtok_r(names, ", ", &save); n && n_sans < 16;
 	     n = strtok_r(NULL, ", ", &save)) {
 		/* an IP address is an IP SAN; anything else a DNS name */
-		static char buf[16][300];
 		snprintf(buf[n_sans], sizeof(buf[0]), "%s%s",
 		    strchr(n, ':') || strspn(n, "0123456789.") == strlen(n)
 		        ? "IP:"
