@@ -116,7 +116,8 @@ on_ini(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *p = user;
 
-	if (strncmp(section, "profile.", 8) == 0 && section[8] != '\0') {
+	if ((strncmp(section, "profile.", 8) == 0 && section[8] != '\0') ||
+	    (strncmp(section, "notify.", 7) == 0 && section[7] != '\0')) {
 		if (free_key(p->cfg, section, name, value) != 0) {
 			ck_err_set(p->err, CK_E_INTERNAL, "out of memory");
 			p->failed = true;

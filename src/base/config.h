@@ -127,8 +127,9 @@ const char *ck_config_str(const struct ck_config *cfg, enum ck_config_key k);
 int64_t ck_config_int(const struct ck_config *cfg, enum ck_config_key k);
 
 /* Sections whose names start with "profile." (user-defined certificate
- * profiles, see ck_profiles_configure) are kept as free key = value
- * lists; other unknown sections are errors. */
+ * profiles, see ck_profiles_configure) or "notify." (notification
+ * channels, see src/lifecycle/notify.h) are kept as free key = value
+ * lists, checked by their consumer; other unknown sections are errors. */
 
 /* Writes the commented example file: every key with its default. */
 void ck_config_write_example(FILE *f);
