@@ -40,6 +40,7 @@ static const struct {
     {"ocsp", ck_cmd_ocsp, "answer an OCSP request for the built-in CAs"},
     {"serve", ck_cmd_serve, "run the daemon: REST API, OCSP, CRL, metrics"},
     {"token", ck_cmd_token, "make, list and revoke API bearer tokens"},
+    {"notify", ck_cmd_notify, "list and test notification channels"},
     {"scan", ck_cmd_scan,
         "find certificates and keys: scan files, scan ssh (scan net soon)"},
 };
