@@ -223,7 +223,8 @@ bool ck_notify_route(
  * caller routed). Blocks for at most ch->timeout per attempt. A delivery
  * that did not happen is CK_E_IO (TIMEOUT for a timeout) with the channel,
  * the peer and the cause in err: the caller retries later; CK_E_INVAL for
- * n == 0 or a password or trust file that cannot be read.
+ * n == 0 or a password file that cannot be read. Thread-safe: each call
+ * has its own connection, so job threads may send in parallel.
  */
 int ck_notify_send(const struct ck_notify_channel *ch,
     const struct ck_alert *alerts, size_t n, struct ck_err *err);

@@ -186,6 +186,18 @@ jq -e '."@type" == "MessageCard" and ."@context" == "https://schema.org/extensio
 	"$T/hook/card.body" >/dev/null || { cat "$T/hook/card.body"; fail "messagecard webhook body"; }
 echo "ok webhook teams-messagecard"
 
+# --dry-run prints the body and sends nothing
+rm -f "$T/hook/slack.body"
+# shellcheck disable=SC2086
+expect_status 0 ck notify test hook-slack $C --dry-run
+jq -e '.text | test("test alert from certkeep \\(channel hook-slack\\)")' "$T/out" >/dev/null ||
+	{ cat "$T/out"; fail "dry-run output"; }
+[ -e "$T/hook/slack.body" ] && fail "--dry-run sent the webhook"
+# shellcheck disable=SC2086
+expect_status 0 ck notify test mail $C --dry-run
+expect_grep "^Subject: \[certkeep\] test alert from certkeep (channel mail)" "$T/out"
+echo "ok dry-run"
+
 # --- failures -----------------------------------------------------------------
 # shellcheck disable=SC2086
 expect_status 5 ck notify test hook-500 $C
