@@ -188,6 +188,12 @@ int ck_make_key_and_csr(const char *key_type, const char *cn,
     const char *const *sans, size_t n_sans, uint8_t **csr, size_t *csr_len,
     struct ck_buf *key_pem, struct ck_err *err);
 
+/* The CSR for an existing key (PKCS#8 or traditional PEM), as
+ * ck_make_key_and_csr() makes it: for renewals that keep their key. */
+int ck_csr_for_key(const uint8_t *key_pem, size_t key_len, const char *cn,
+    const char *const *sans, size_t n_sans, uint8_t **csr, size_t *csr_len,
+    struct ck_err *err);
+
 /* ---- revocation reasons and CRLs ---- */
 
 /* RFC 5280 CRLReason by name ("keyCompromise", ...); CK_E_INVAL if unknown. */

@@ -41,6 +41,9 @@ static const struct {
     {"serve", ck_cmd_serve, "run the daemon: REST API, OCSP, CRL, metrics"},
     {"token", ck_cmd_token, "make, list and revoke API bearer tokens"},
     {"notify", ck_cmd_notify, "list and test notification channels"},
+    {"issuer", ck_cmd_issuer, "issuer connectors: built-in CA or ACME"},
+    {"manage", ck_cmd_manage,
+        "managed certificates: renewed before they expire"},
     {"scan", ck_cmd_scan,
         "find certificates and keys: scan files, scan ssh (scan net soon)"},
 };

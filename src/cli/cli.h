@@ -52,6 +52,8 @@ int ck_cmd_serve(struct ck_cli *cli, int argc, char **argv);
 /* `certkeep scan net` (argv[0] "net"), dispatched by `certkeep scan`. */
 int cli_scan_net(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_token(struct ck_cli *cli, int argc, char **argv);
+int ck_cmd_issuer(struct ck_cli *cli, int argc, char **argv);
+int ck_cmd_manage(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_notify(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_scan(struct ck_cli *cli, int argc, char **argv);
 /* `certkeep scan files` and `certkeep scan ssh` (argv[0] "files", "ssh"). */

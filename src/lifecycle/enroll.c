@@ -104,6 +104,8 @@ record_one(struct ck_store *st, const struct ck_enroll_req *req,
 	    (r = ck_store_event_add(
 	         st, req->requested_by, "cert.issue", sha.p, detail, err)) != 0)
 		goto out;
+	if (req->recorded != NULL)
+		r = req->recorded(req->recorded_arg, st, res, err);
 out:
 	ck_buf_release(&sha);
 	return r;
@@ -198,4 +200,80 @@ ck_enroll(struct ck_store *st, const struct ck_enroll_req *req,
 
 	r = ck_enroll_batch(st, req, 1, res, &code, err);
 	return r != 0 ? r : code;
+}
+
+struct chain_put {
+	struct ck_store *st;
+	struct ck_err *err;
+	int r;
+};
+
+static int
+put_chain_cert(void *ctx, const struct ck_item *it)
+{
+	struct chain_put *cp = ctx;
+	struct ck_cert *c = NULL;
+	bool is_new;
+	int64_t id;
+
+	if (it->kind != CK_ITEM_CERT ||
+	    ck_x509_parse(it->der, it->der_len, CK_PARSE_CORE, &c, NULL) != 0)
+		return 0;
+	cp->r = ck_store_cert_put(cp->st, c, ck_now(), &id, &is_new, cp->err);
+	ck_cert_free(c);
+	return cp->r;
+}
+
+int
+ck_enroll_record(struct ck_store *st, const char *issuer, const uint8_t *der,
+    size_t der_len, const char *chain_pem, size_t chain_len,
+    const char *requested_by,
+    int (*recorded)(void *arg, struct ck_store *st,
+        const struct ck_enroll_res *res, struct ck_err *err),
+    void *arg, int64_t *cert_id, struct ck_err *err)
+{
+	struct ck_enroll_res res = {0};
+	struct ck_buf sha = CK_BUF_INIT;
+	struct ck_cert *c = NULL;
+	char detail[512];
+	bool is_new;
+	int r;
+
+	if ((r = ck_x509_parse(der, der_len, CK_PARSE_CORE, &c, err)) != 0)
+		return r;
+	if ((r = ck_store_begin(st, err)) != 0)
+		goto out;
+	/* Issuers first, so that the leaf links to them as it goes in. */
+	if (chain_len > 0) {
+		struct chain_put cp = {st, err, 0};
+
+		(void)ck_x509_ingest((const uint8_t *)chain_pem, chain_len,
+		    NULL, put_chain_cert, &cp, NULL);
+		if ((r = cp.r) != 0)
+			goto out;
+	}
+	ck_buf_addhex(&sha, c->sha256, 32, 0);
+	snprintf(detail, sizeof(detail), "issuer %s, serial %s, %s", issuer,
+	    c->serial, c->subject);
+	if ((r = ck_store_cert_put(
+	         st, c, ck_now(), &res.cert_id, &is_new, err)) != 0 ||
+	    (r = ck_store_event_add(
+	         st, requested_by, "cert.issue", sha.p, detail, err)) != 0)
+		goto out;
+	if (recorded != NULL) {
+		res.der = (uint8_t *)der;
+		res.der_len = der_len;
+		r = recorded(arg, st, &res, err);
+		res.der = NULL;
+		if (r != 0)
+			goto out;
+	}
+	if ((r = ck_store_commit(st, err)) == 0 && cert_id != NULL)
+		*cert_id = res.cert_id;
+out:
+	if (r != 0)
+		ck_store_rollback(st);
+	ck_cert_free(c);
+	ck_buf_release(&sha);
+	return r;
 }

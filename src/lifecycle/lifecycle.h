@@ -14,6 +14,8 @@
 #include "base/err.h"
 #include "store/store.h"
 
+struct ck_enroll_res;
+
 struct ck_enroll_req {
 	const char *ca; /* built-in CA name */
 	const char *profile; /* tls-server, tls-client, ... */
@@ -23,6 +25,13 @@ struct ck_enroll_req {
 	const char *requested_by; /* for the audit log */
 	const char *master_key; /* path or NULL */
 	const char *public_url; /* base of CRL and AIA URLs, or NULL */
+	/* Called inside the transaction that records the certificate, once
+	 * it is recorded (res->cert_id set), so that what the caller keeps
+	 * about it commits with it or not at all; non-zero fails the whole
+	 * transaction. May be NULL. */
+	int (*recorded)(void *arg, struct ck_store *st,
+	    const struct ck_enroll_res *res, struct ck_err *err);
+	void *recorded_arg;
 };
 
 struct ck_enroll_res {
@@ -54,5 +63,19 @@ void ck_enroll_res_release(struct ck_enroll_res *res);
  */
 int ck_enroll_batch(struct ck_store *st, const struct ck_enroll_req *reqs,
     size_t n, struct ck_enroll_res *res, int *codes, struct ck_err *errs);
+
+/*
+ * Records a certificate an upstream issuer made: the leaf (der) and the
+ * certificates of chain_pem go into the inventory, with an audit event
+ * naming the issuer connector, then recorded(arg, ...) as above, in one
+ * transaction. The leaf's checks are the caller's (the connector's result
+ * is not trusted: see the renewer). *cert_id gets the leaf's row.
+ */
+int ck_enroll_record(struct ck_store *st, const char *issuer,
+    const uint8_t *der, size_t der_len, const char *chain_pem, size_t chain_len,
+    const char *requested_by,
+    int (*recorded)(void *arg, struct ck_store *st,
+        const struct ck_enroll_res *res, struct ck_err *err),
+    void *arg, int64_t *cert_id, struct ck_err *err);
 
 #endif

@@ -221,9 +221,9 @@ ck_store_managed_add(struct ck_store *st, const struct ck_managed_row *m,
 	         "INSERT INTO managed(name, cn, sans, key_type, issuer, "
 	         "profile, days, renew_frac, renew_before, reuse_key, owner, "
 	         "contact, tags, key_out, cert_out, chain_out, state, "
-	         "next_action, renew_at, created, updated, actor) VALUES "
-	         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-	         "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?20, ?21)",
+	         "next_action, renew_at, created, updated, actor, cert_id) "
+	         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+	         "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?20, ?21, ?22)",
 	         &q, err)) != 0)
 		return r;
 	const char *strs[] = {
@@ -242,6 +242,8 @@ ck_store_managed_add(struct ck_store *st, const struct ck_managed_row *m,
 	sqlite3_bind_int64(q, 19, m->renew_at);
 	sqlite3_bind_int64(q, 20, m->created);
 	bind_str(q, 21, m->actor ? m->actor : "");
+	if (m->cert_id > 0)
+		sqlite3_bind_int64(q, 22, m->cert_id);
 	r = unique(st, step_write(st, q, err, "managed"));
 	sqlite3_finalize(q);
 	if (r == CK_E_EXISTS)
@@ -605,9 +607,9 @@ job_rows(struct ck_store *st, sqlite3_stmt *q, ck_job_row_cb cb, void *ctx,
 }
 
 int
-ck_store_job_claim(struct ck_store *st, const char *kind, const char *owner,
-    int64_t now, int64_t lease, int64_t limit, ck_job_row_cb cb, void *ctx,
-    struct ck_err *err)
+ck_store_job_claim(struct ck_store *st, const char *kind, const char *subject,
+    const char *owner, int64_t now, int64_t lease, int64_t limit,
+    ck_job_row_cb cb, void *ctx, struct ck_err *err)
 {
 	sqlite3_stmt *q;
 	int r;
@@ -619,7 +621,8 @@ ck_store_job_claim(struct ck_store *st, const char *kind, const char *owner,
 	         "UPDATE jobs SET lease_owner = ?2, lease_until = ?3 + ?4, "
 	         "attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs "
 	         "WHERE kind = ?1 AND run_at <= ?3 AND lease_until <= ?3 "
-	         "ORDER BY run_at LIMIT ?5) RETURNING id, kind, subject, "
+	         "AND (?6 IS NULL OR subject = ?6) ORDER BY run_at LIMIT ?5) "
+	         "RETURNING id, kind, subject, "
 	         "run_at, attempts, lease_owner, lease_until, last_error, "
 	         "created",
 	         &q, err)) != 0)
@@ -629,6 +632,7 @@ ck_store_job_claim(struct ck_store *st, const char *kind, const char *owner,
 	sqlite3_bind_int64(q, 3, now);
 	sqlite3_bind_int64(q, 4, lease);
 	sqlite3_bind_int64(q, 5, limit > 0 ? limit : -1);
+	bind_str(q, 6, subject);
 	return job_rows(st, q, cb, ctx, err);
 }
 
@@ -663,6 +667,46 @@ ck_store_job_retry(struct ck_store *st, int64_t id, int64_t run_at,
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_bind_int64(q, 2, run_at);
 	bind_str(q, 3, error ? error : "");
+	r = step_write(st, q, err, "jobs");
+	sqlite3_finalize(q);
+	return r;
+}
+
+int
+ck_store_job_next(
+    struct ck_store *st, const char *kind, int64_t *next, struct ck_err *err)
+{
+	sqlite3_stmt *q;
+	int r, rc;
+
+	if ((r = run(st,
+	         "SELECT run_at FROM jobs WHERE kind = ?1 ORDER BY run_at "
+	         "LIMIT 1",
+	         &q, err)) != 0)
+		return r;
+	bind_str(q, 1, kind);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && sqlite3_column_int64(q, 0) < *next)
+		*next = sqlite3_column_int64(q, 0);
+	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = db_err(st, rc, err, "jobs");
+	sqlite3_finalize(q);
+	return r;
+}
+
+int
+ck_store_job_cancel(struct ck_store *st, const char *kind, const char *subject,
+    struct ck_err *err)
+{
+	sqlite3_stmt *q;
+	int r;
+
+	NEED_TX("job_cancel");
+	if ((r = run(st, "DELETE FROM jobs WHERE kind = ?1 AND subject = ?2",
+	         &q, err)) != 0)
+		return r;
+	bind_str(q, 1, kind);
+	bind_str(q, 2, subject);
 	r = step_write(st, q, err, "jobs");
 	sqlite3_finalize(q);
 	return r;

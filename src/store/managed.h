@@ -71,7 +71,8 @@ struct ck_managed_row {
 };
 typedef int (*ck_managed_row_cb)(void *ctx, const struct ck_managed_row *r);
 
-/* Adds r as given (its schedule and state included). CK_E_EXISTS. */
+/* Adds r as given (its schedule, state and cert_id included; not its
+ * key). CK_E_EXISTS. */
 int ck_store_managed_add(struct ck_store *st, const struct ck_managed_row *r,
     int64_t *id, struct ck_err *err);
 
@@ -145,19 +146,26 @@ typedef int (*ck_job_row_cb)(void *ctx, const struct ck_job_row *j);
 int ck_store_job_put(struct ck_store *st, const char *kind, const char *subject,
     int64_t run_at, struct ck_err *err);
 /*
- * Claims up to limit due jobs of kind (run_at <= now, no live lease):
+ * Claims up to limit due jobs of kind (run_at <= now, no live lease;
+ * only subject's when it is not NULL):
  * each gets lease_owner = owner and lease_until = now + lease, and its
  * attempts counted; then to cb. Inside a transaction, so that two
  * claimers never get the same job.
  */
-int ck_store_job_claim(struct ck_store *st, const char *kind, const char *owner,
-    int64_t now, int64_t lease, int64_t limit, ck_job_row_cb cb, void *ctx,
-    struct ck_err *err);
+int ck_store_job_claim(struct ck_store *st, const char *kind,
+    const char *subject, const char *owner, int64_t now, int64_t lease,
+    int64_t limit, ck_job_row_cb cb, void *ctx, struct ck_err *err);
 /* The job is finished: deleted. */
 int ck_store_job_done(struct ck_store *st, int64_t id, struct ck_err *err);
 /* The job failed: runs again at run_at, lease dropped, error kept. */
 int ck_store_job_retry(struct ck_store *st, int64_t id, int64_t run_at,
     const char *error, struct ck_err *err);
+/* Lowers *next to the earliest run_at of the open jobs of kind. */
+int ck_store_job_next(
+    struct ck_store *st, const char *kind, int64_t *next, struct ck_err *err);
+/* Drops the open job (kind, subject), if any. */
+int ck_store_job_cancel(struct ck_store *st, const char *kind,
+    const char *subject, struct ck_err *err);
 /* Open jobs, soonest first (kind NULL: all). */
 int ck_store_job_list(struct ck_store *st, const char *kind, ck_job_row_cb cb,
     void *ctx, struct ck_err *err);

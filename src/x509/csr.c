@@ -86,3 +86,28 @@ out:
 	ERR_clear_error();
 	return r;
 }
+
+bool
+ck_x509_same_key(
+    const uint8_t *cert, size_t cert_len, const uint8_t *csr, size_t csr_len)
+{
+	const unsigned char *p = cert, *q = csr;
+	X509 *x = d2i_X509(NULL, &p, (long)cert_len);
+	X509_REQ *req = d2i_X509_REQ(NULL, &q, (long)csr_len);
+	unsigned char *a = NULL, *b = NULL;
+	int na = -1, nb = -2;
+	bool same;
+
+	/* Compared as encoded SubjectPublicKeyInfo: no key is decoded. */
+	if (x != NULL && req != NULL) {
+		na = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &a);
+		nb = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &b);
+	}
+	same = na > 0 && na == nb && memcmp(a, b, (size_t)na) == 0;
+	OPENSSL_free(a);
+	OPENSSL_free(b);
+	X509_free(x);
+	X509_REQ_free(req);
+	ERR_clear_error();
+	return same;
+}
