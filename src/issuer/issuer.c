@@ -2,6 +2,7 @@
  * The connector registry and the release functions of issuer.h.
  */
 #include "issuer/issuer.h"
+#include "issuer/acme.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 /* Every connector type but "local" (which is enroll itself). */
 static const struct ck_issuer_ops *const connectors[] = {
+	&ck_acme_ops,
 	NULL,
 };
 
