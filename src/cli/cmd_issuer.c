@@ -28,6 +28,8 @@ usage(FILE *f)
 	    "                [--webroot DIR] [--dns-hook CMD] [--dns-wait "
 	    "S]\n"
 	    "                [--tls-alpn-listen A] [--preferred-chain CN]\n"
+	    "       certkeep issuer add NAME --type command --command CMD "
+	    "[--timeout S]\n"
 	    "       certkeep issuer list [--json]\n"
 	    "       certkeep issuer show NAME [--json]\n"
 	    "       certkeep issuer remove NAME\n"
@@ -61,6 +63,13 @@ usage(FILE *f)
 	    "                      0.0.0.0:443)\n"
 	    "  --preferred-chain CN acme: prefer the alternate chain whose "
 	    "root is CN\n"
+	    "  --command CMD       command: run by /bin/sh -c with the CSR "
+	    "on stdin;\n"
+	    "                      prints the certificate and chain (PEM); "
+	    "exit 75 =\n"
+	    "                      try later (see certkeep-issuer(1))\n"
+	    "  --timeout S         command: seconds before it is killed "
+	    "(default 300)\n"
 	    "  --json              JSON output\n");
 }
 
@@ -116,13 +125,15 @@ cmd_add(struct ck_cli *cli, int argc, char **argv)
 	    {"http01-listen", 1, NULL, 'H'}, {"webroot", 1, NULL, 'w'},
 	    {"dns-hook", 1, NULL, 'D'}, {"dns-wait", 1, NULL, 'W'},
 	    {"tls-alpn-listen", 1, NULL, 'L'},
-	    {"preferred-chain", 1, NULL, 'P'}, {"help", 0, NULL, 'h'},
+	    {"preferred-chain", 1, NULL, 'P'}, {"command", 1, NULL, 'x'},
+	    {"timeout", 1, NULL, 'o'}, {"help", 0, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	struct ck_issuer_def d = {0};
 	const char *hmac_file = NULL, *trust_file = NULL;
 	struct ck_store *st = NULL;
 	struct ck_err err = {0};
 	int c, r, rc = CK_EXIT_OK;
+	char *end;
 
 	optind = 0; /* glibc: full re-initialisation */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -150,6 +161,16 @@ cmd_add(struct ck_cli *cli, int argc, char **argv)
 			break;
 		case 'L': dst = &d.tlsalpn_listen; break;
 		case 'P': dst = &d.preferred_chain; break;
+		case 'x': dst = &d.command; break;
+		case 'o':
+			d.timeout = strtoll(optarg, &end, 10);
+			if (*end != '\0' || d.timeout <= 0) {
+				fprintf(stderr,
+				    "certkeep: bad --timeout '%s'\n", optarg);
+				rc = CK_EXIT_USAGE;
+				goto out;
+			}
+			break;
 		case 'h': usage(stdout); goto out;
 		default:
 			usage(stderr);

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* Every connector type but "local" (which is enroll itself). */
 static const struct ck_issuer_ops *const connectors[] = {
-	&ck_acme_ops,
-	NULL,
+    &ck_acme_ops,
+    &ck_command_ops,
+    NULL,
 };
 
 const struct ck_issuer_ops *
@@ -30,11 +30,11 @@ ck_issuer_def_release(struct ck_issuer_def *d)
 {
 	if (d == NULL)
 		return;
-	char **strs[] = { &d->name, &d->type, &d->ca, &d->profile,
-		&d->directory, &d->email, &d->eab_kid, &d->trust_pem,
-		&d->challenge, &d->http01_listen, &d->webroot, &d->dns_hook,
-		&d->tlsalpn_listen, &d->preferred_chain, &d->profile_name,
-		&d->account_url };
+	char **strs[] = {&d->name, &d->type, &d->ca, &d->profile, &d->directory,
+	    &d->email, &d->eab_kid, &d->trust_pem, &d->challenge,
+	    &d->http01_listen, &d->webroot, &d->dns_hook, &d->tlsalpn_listen,
+	    &d->preferred_chain, &d->profile_name, &d->account_url,
+	    &d->command};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -42,6 +42,8 @@ ck_issuer_def_release(struct ck_issuer_def *d)
 	ck_buf_release_secret(&d->eab_hmac);
 	ck_buf_release_secret(&d->account_key_pem);
 	d->dns_wait = 0;
+	d->timeout = 0;
+	d->timeout = 0;
 	d->account_changed = false;
 }
 

@@ -24,7 +24,7 @@
  */
 struct ck_issuer_def {
 	char *name;
-	char *type; /* "local", "acme" */
+	char *type; /* "local", "acme", "command" */
 
 	/* local */
 	char *ca; /* built-in CA name */
@@ -36,19 +36,24 @@ struct ck_issuer_def {
 	char *eab_kid; /* External Account Binding key id, or NULL */
 	struct ck_buf eab_hmac; /* its HMAC key, raw bytes (secret) */
 	char *trust_pem; /* PEM roots to trust for the directory's TLS;
-			  * NULL: the system store */
+	                  * NULL: the system store */
 	char *challenge; /* "http-01" (default), "dns-01", "tls-alpn-01" */
 	char *http01_listen; /* standalone responder, host:port
-			      * (default 0.0.0.0:80), unless webroot */
+	                      * (default 0.0.0.0:80), unless webroot */
 	char *webroot; /* write http-01 tokens under
-			* <webroot>/.well-known/acme-challenge/ */
+	                * <webroot>/.well-known/acme-challenge/ */
 	char *dns_hook; /* command run as: hook add|remove NAME VALUE */
 	int64_t dns_wait; /* seconds to wait after adding TXT records */
 	char *tlsalpn_listen; /* tls-alpn-01 responder, host:port
-			       * (default 0.0.0.0:443) */
+	                       * (default 0.0.0.0:443) */
 	char *preferred_chain; /* CN of the root to prefer among the
-				* alternate chains, or NULL: the default */
+	                        * alternate chains, or NULL: the default */
 	char *profile_name; /* ACME profile to ask for, or NULL */
+
+	/* command: a program that signs (CSR on stdin, PEM chain on
+	 * stdout; see src/issuer/command.c), run by /bin/sh -c */
+	char *command;
+	int64_t timeout; /* seconds; 0: 300 */
 
 	/* acme account state, kept by the connector and stored (the key
 	 * sealed) by the caller when account_changed is set */
@@ -74,7 +79,7 @@ struct ck_issue_request {
 	size_t n_names;
 	int days; /* wanted validity; 0: the CA's choice */
 	const uint8_t *replaces; /* DER of the certificate this renews
-				  * (ACME "replaces", RFC 9773), or NULL */
+	                          * (ACME "replaces", RFC 9773), or NULL */
 	size_t replaces_len;
 };
 
@@ -107,8 +112,9 @@ struct ck_renewal_window {
 struct ck_issuer_ops {
 	const char *type;
 	void (*caps)(const struct ck_issuer_def *d, struct ck_issuer_caps *c);
-	int (*issue)(struct ck_issuer_def *d, const struct ck_issue_request *req,
-	    struct ck_issued *out, struct ck_err *err);
+	int (*issue)(struct ck_issuer_def *d,
+	    const struct ck_issue_request *req, struct ck_issued *out,
+	    struct ck_err *err);
 	int (*revoke)(struct ck_issuer_def *d, const uint8_t *der, size_t len,
 	    int reason, struct ck_err *err);
 	int (*renewal_info)(struct ck_issuer_def *d, const uint8_t *der,
@@ -120,5 +126,8 @@ struct ck_issuer_ops {
  * layer issues through the built-in CA itself (enroll).
  */
 const struct ck_issuer_ops *ck_issuer_ops_find(const char *type);
+
+/* The "command" connector (src/issuer/command.c). */
+extern const struct ck_issuer_ops ck_command_ops;
 
 #endif

@@ -18,11 +18,12 @@
 #include "x509/x509.h"
 
 /* The string settings kept in the config JSON, by key. */
-#define DEF_STRINGS(X)                                                        \
-	X(ca)                                                                 \
-	X(profile) X(directory) X(email) X(eab_kid) X(trust_pem) X(challenge) \
-	    X(http01_listen) X(webroot) X(dns_hook) X(tlsalpn_listen)         \
-	        X(preferred_chain) X(profile_name)
+/* clang-format off */
+#define DEF_STRINGS(X) \
+	X(ca) X(profile) X(directory) X(email) X(eab_kid) X(trust_pem) \
+	X(challenge) X(http01_listen) X(webroot) X(dns_hook) \
+	X(tlsalpn_listen) X(preferred_chain) X(profile_name) X(command)
+/* clang-format on */
 
 static bool
 name_ok(const char *s)
@@ -72,7 +73,11 @@ check_def(
 	}
 	if (ck_issuer_ops_find(d->type) == NULL)
 		return ck_err_set(err, CK_E_INVAL,
-		    "unknown issuer type '%s' (local, acme)", d->type);
+		    "unknown issuer type '%s' (local, acme, command)", d->type);
+	if (strcmp(d->type, "command") == 0 &&
+	    (d->command == NULL || d->command[0] == '\0'))
+		return ck_err_set(
+		    err, CK_E_INVAL, "a command issuer needs --command CMD");
 	if (strcmp(d->type, "acme") == 0) {
 		if (d->directory == NULL ||
 		    strncmp(d->directory, "https://", 8) != 0)
@@ -114,6 +119,8 @@ config_json(const struct ck_issuer_def *d)
 #undef PUT
 	if (d->dns_wait > 0)
 		json_object_set_new(o, "dns_wait", json_integer(d->dns_wait));
+	if (d->timeout > 0)
+		json_object_set_new(o, "timeout", json_integer(d->timeout));
 	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	return s;
@@ -273,6 +280,7 @@ load_row(void *ctx, const struct ck_issuer_row *row)
 	DEF_STRINGS(GET)
 #undef GET
 	d->dns_wait = json_integer_value(json_object_get(o, "dns_wait"));
+	d->timeout = json_integer_value(json_object_get(o, "timeout"));
 	json_decref(o);
 	if (row->secrets != NULL && row->secrets_len > 0)
 		lc->r = unseal_secrets(lc, row->secrets, row->secrets_len);

@@ -262,11 +262,10 @@ check_issued(struct work *w, int64_t now, struct ck_err *err)
 	struct ck_csr *q = NULL;
 	int r;
 
-	if ((r = ck_x509_parse(w->der, w->der_len, CK_PARSE_CORE, &c, err)) !=
+	if ((r = ck_x509_parse(w->der, w->der_len, CK_PARSE_CORE, &c, NULL)) !=
 	    0)
 		return ck_err_set(err, CK_E_PARSE,
-		    "the issuer returned a malformed certificate: %s",
-		    err ? err->msg : "");
+		    "the issuer returned a malformed certificate");
 	if ((r = ck_x509_csr_parse(w->csr, w->csr_len, &q, err)) != 0)
 		goto out;
 	if (!ck_x509_same_key(w->der, w->der_len, w->csr, w->csr_len)) {
@@ -684,6 +683,21 @@ old_der(void *ctx, const struct ck_cert_row *row)
 	return 0;
 }
 
+/* The leaf (first row) and its issuers (PEM) of a stored chain. */
+static int
+chain_rows(void *ctx, const struct ck_cert_row *row)
+{
+	struct work *w = ctx;
+
+	if (w->der == NULL) {
+		w->der = ck_memdup(row->der, row->der_len);
+		w->der_len = row->der_len;
+	} else if (!row->self_issued || row->is_ca)
+		ck_pem_encode(
+		    "CERTIFICATE", row->der, row->der_len, &w->chain_pem);
+	return 0;
+}
+
 /* One certificate from an upstream connector, checked, then recorded. */
 static void
 issue_upstream(
@@ -876,7 +890,8 @@ run_batch(struct ck_renewer *rw, int64_t now, const uint8_t *mk,
 			w->err = is->load_err;
 			continue;
 		}
-		if (is->open_until > now) {
+		/* An operator's explicit renewal (only) is tried anyway. */
+		if (is->open_until > now && rw->only == NULL) {
 			w->deferred = true;
 			continue;
 		}
@@ -929,6 +944,78 @@ out:
 	return r;
 }
 
+static int
+collect_unwritten(void *ctx, const struct ck_managed_row *m)
+{
+	struct claimed *c = ctx;
+	struct work *w;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		c->w = ck_realloc(c->w, c->cap * sizeof(*c->w));
+	}
+	w = &c->w[c->n++];
+	memset(w, 0, sizeof(*w));
+	w->name = ck_strdup(m->name);
+	(void)take_row(w, m);
+	return 0;
+}
+
+/*
+ * Files that do not hold the current certificate (a crash came between
+ * the commit and the rename, or a write failed) are written again from
+ * the sealed key and the inventory.
+ */
+static int
+rewrite_files(struct ck_renewer *rw, const uint8_t *mk,
+    struct ck_renew_stats *stats, struct ck_err *err)
+{
+	struct ck_managed_filter f = {
+	    .with_key = true, .unwritten = true, .limit = 1000};
+	struct claimed c = {0};
+	int r;
+
+	if ((r = ck_store_managed_list(
+	         rw->st, &f, collect_unwritten, &c, err)) != 0)
+		goto out;
+	for (size_t i = 0; i < c.n; i++) {
+		struct work *w = &c.w[i];
+		struct ck_buf der = CK_BUF_INIT;
+		char aad[200];
+
+		snprintf(aad, sizeof(aad), "managed:%s", w->name);
+		w->code = -1;
+		if (w->old_key_sealed.len == 0 ||
+		    ck_unseal(mk, aad, (const uint8_t *)w->old_key_sealed.p,
+		        w->old_key_sealed.len, &w->key_pem, &w->err) != 0 ||
+		    ck_store_chain(
+		        rw->st, w->cert_id, chain_rows, w, &w->err) != 0 ||
+		    w->der == NULL)
+			continue;
+		w->code = 0;
+		w->new_cert_id = w->cert_id;
+		ck_buf_release(&der);
+	}
+	write_files(c.w, c.n);
+	if ((r = ck_store_begin(rw->st, err)) != 0)
+		goto out;
+	for (size_t i = 0; i < c.n && r == 0; i++)
+		if (c.w[i].code == 0 && c.w[i].new_cert_id > 0) {
+			stats->written++;
+			r = ck_store_managed_written(
+			    rw->st, c.w[i].name, c.w[i].new_cert_id, err);
+		}
+	if (r == 0)
+		r = ck_store_commit(rw->st, err);
+	else
+		ck_store_rollback(rw->st);
+out:
+	for (size_t i = 0; i < c.n; i++)
+		work_release(&c.w[i]);
+	free(c.w);
+	return r;
+}
+
 int
 ck_renew_run(struct ck_renewer *rw, int64_t now, int64_t max_jobs,
     struct ck_renew_stats *stats, int64_t *next, struct ck_err *err)
@@ -959,6 +1046,8 @@ ck_renew_run(struct ck_renewer *rw, int64_t now, int64_t max_jobs,
 			break;
 		done += (int64_t)got;
 	}
+	if (r == 0 && rw->only == NULL)
+		r = rewrite_files(rw, mk, stats, err);
 	ck_cleanse(mk, sizeof(mk));
 	for (size_t i = 0; i < n_iss; i++) {
 		free(iss[i].name);

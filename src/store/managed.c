@@ -280,8 +280,10 @@ ck_store_managed_list(struct ck_store *st, const struct ck_managed_filter *f,
 	    "m.issuer = ?2) AND (?3 IS NULL OR m.state = ?3) AND (?4 IS NULL "
 	    "OR m.owner = ?4) AND (?5 IS NULL OR ',' || m.tags || ',' LIKE "
 	    "'%%,' || ?5 || ',%%') AND (?6 IS NULL OR ',' || m.sans || ',' "
-	    "LIKE '%%:' || ?6 || ',%%' OR m.cn = ?6) AND m.id > ?7 ORDER BY "
-	    "m.id LIMIT ?8",
+	    "LIKE '%%:' || ?6 || ',%%' OR m.cn = ?6) AND m.id > ?7 AND (?9 = "
+	    "0 OR (m.cert_id IS NOT NULL AND COALESCE(m.written_cert_id, 0) "
+	    "!= m.cert_id AND m.state != 'retired' AND (m.key_out != '' OR "
+	    "m.cert_out != '' OR m.chain_out != ''))) ORDER BY m.id LIMIT ?8",
 	    cols);
 	if ((r = run(st, sql, &q, err)) != 0)
 		return r;
@@ -293,6 +295,7 @@ ck_store_managed_list(struct ck_store *st, const struct ck_managed_filter *f,
 	bind_str(q, 6, f->san);
 	sqlite3_bind_int64(q, 7, f->after_id);
 	sqlite3_bind_int64(q, 8, f->limit > 0 ? f->limit : -1);
+	sqlite3_bind_int(q, 9, f->unwritten);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		struct ck_managed_row m = {0};
 		int c = 0;

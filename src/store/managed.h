@@ -84,6 +84,7 @@ struct ck_managed_filter {
 	int64_t after_id; /* paging: rows with id > after_id */
 	int64_t limit; /* 0: all */
 	bool with_key; /* hand the sealed key to cb */
+	bool unwritten; /* only rows whose files do not hold cert_id */
 };
 /* Matching rows by id. With f->name and no row: CK_E_NOTFOUND. */
 int ck_store_managed_list(struct ck_store *st,
