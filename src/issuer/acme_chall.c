@@ -497,6 +497,23 @@ alpn_cb(SSL *s, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
+/* A client without ALPN would never call alpn_cb: such a client is no
+ * validator, and is turned away before any certificate is chosen. */
+static int
+hello_cb(SSL *s, int *al, void *arg)
+{
+	const unsigned char *ext;
+	size_t len;
+
+	(void)arg;
+	if (SSL_client_hello_get0_ext(s,
+	        TLSEXT_TYPE_application_layer_protocol_negotiation, &ext,
+	        &len) == 1)
+		return SSL_CLIENT_HELLO_SUCCESS;
+	*al = SSL_AD_NO_APPLICATION_PROTOCOL;
+	return SSL_CLIENT_HELLO_ERROR;
+}
+
 static int
 sni_cb(SSL *s, int *al, void *arg)
 {
@@ -568,6 +585,7 @@ tls_start(struct acme_responder *r, struct ck_err *err)
 	if ((r->ctx = SSL_CTX_new(TLS_server_method())) == NULL)
 		return acme_ossl_err(err, CK_E_CRYPTO, "acme: tls-alpn-01");
 	SSL_CTX_set_min_proto_version(r->ctx, TLS1_2_VERSION);
+	SSL_CTX_set_client_hello_cb(r->ctx, hello_cb, r);
 	SSL_CTX_set_alpn_select_cb(r->ctx, alpn_cb, r);
 	SSL_CTX_set_tlsext_servername_callback(r->ctx, sni_cb);
 	SSL_CTX_set_tlsext_servername_arg(r->ctx, r);

@@ -74,10 +74,16 @@ load(const char *p, size_t n, const char *what, struct ck_err *err)
 static bool
 is_url(const char *s)
 {
-	return s != NULL && strlen(s) <= ACME_URL_MAX &&
-	    (strncasecmp(s, "https://", 8) == 0 ||
-	        strncasecmp(s, "http://", 7) == 0) &&
-	    strpbrk(s, " \t\r\n\"<>") == NULL;
+	if (s == NULL || strlen(s) > ACME_URL_MAX ||
+	    (strncasecmp(s, "https://", 8) != 0 &&
+	        strncasecmp(s, "http://", 7) != 0))
+		return false;
+	/* Printable ASCII only: it goes to curl, to logs and to reasons. */
+	for (const unsigned char *c = (const unsigned char *)s; *c != '\0'; c++)
+		if (*c <= 0x20 || *c >= 0x7f || *c == '"' || *c == '<' ||
+		    *c == '>' || *c == '\\')
+			return false;
+	return true;
 }
 
 /* A URL member: absent is fine (NULL) unless required; present, it must
