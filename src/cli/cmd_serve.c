@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "ca/ca.h"
 #include "discovery/netscan.h"
+#include "lifecycle/scheduler.h"
 #include "http/http.h"
 #include "lifecycle/lifecycle.h"
 #include "x509/x509.h"
@@ -258,8 +259,12 @@ tick(void *arg)
 static int
 reloaded(void *arg, const struct ck_config *cfg, struct ck_err *err)
 {
+	int r;
+
 	(void)arg;
-	return ck_profiles_configure(cfg, err);
+	if ((r = ck_profiles_configure(cfg, err)) != 0)
+		return r;
+	return ck_renew_scheduler_configure(cfg, err);
 }
 
 int
@@ -371,7 +376,15 @@ ck_cmd_serve(struct ck_cli *cli, int argc, char **argv)
 		ck_config_release(&cfg);
 		return cli_fail(r, &err, "serve: scheduled scans");
 	}
+	/* renewals and alerts, likewise */
+	if ((r = ck_renew_scheduler_start(&cfg, &err)) != 0) {
+		ck_scan_scheduler_stop();
+		ck_http_server_free(srv);
+		ck_config_release(&cfg);
+		return cli_fail(r, &err, "serve: renewal scheduler");
+	}
 	r = ck_http_server_run(srv, &err);
+	ck_renew_scheduler_stop();
 	ck_scan_scheduler_stop();
 	ck_http_server_free(srv);
 	ck_config_release(&cfg);

@@ -43,7 +43,6 @@ ck_issuer_def_release(struct ck_issuer_def *d)
 	ck_buf_release_secret(&d->account_key_pem);
 	d->dns_wait = 0;
 	d->timeout = 0;
-	d->timeout = 0;
 	d->account_changed = false;
 }
 

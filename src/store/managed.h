@@ -171,4 +171,34 @@ int ck_store_job_cancel(struct ck_store *st, const char *kind,
 int ck_store_job_list(struct ck_store *st, const char *kind, ck_job_row_cb cb,
     void *ctx, struct ck_err *err);
 
+/* ---- alert states ---- */
+
+/* The state stored under key into *state (caller frees), or NULL. */
+int ck_store_alert_state_get(
+    struct ck_store *st, const char *key, char **state, struct ck_err *err);
+/* Stores state under key (inside a transaction); NULL deletes it. */
+int ck_store_alert_state_set(struct ck_store *st, const char *key,
+    const char *state, struct ck_err *err);
+
+/* A certificate the expiry rule looks at; borrowed for the callback. */
+struct ck_expiring_row {
+	const char *sha256; /* hex */
+	const char *name; /* CN, else the subject */
+	int64_t not_after;
+	const char *owner; /* of its managed certificate, or NULL */
+	int locations;
+	bool managed; /* the current certificate of a managed one */
+	const char *prev_state; /* under "expiring:<sha256>", or NULL */
+};
+/*
+ * Leaf certificates not revoked that expire in [from, until), soonest
+ * first, at most limit, without those a managed certificate has replaced
+ * (its current certificate has the same CN and is newer); only managed
+ * ones unless discovered.
+ */
+int ck_store_expiring(struct ck_store *st, int64_t from, int64_t until,
+    bool discovered, int64_t limit,
+    int (*cb)(void *ctx, const struct ck_expiring_row *r), void *ctx,
+    struct ck_err *err);
+
 #endif

@@ -36,7 +36,7 @@ start_serve() {
 	[ -n "$PORT" ] && [ -n "$PPORT" ] || { cat "$T/serve.log" >&2; fail "no ports in the log"; }
 	URL="https://localhost:$PORT"
 	PURL="http://127.0.0.1:$PPORT"
-	curl -sf "$PURL/ca/certkeep-root.pem" >"$T/root.pem" || fail "root CA not served"
+	curl -sf "$PURL/ca/certkeep-root.pem" >"$T/root.pem" || { cat "$T/serve.log" >&2; fail "root CA not served"; }
 	ROOT="$T/root.pem"
 }
 # api METHOD PATH [CURL ARGS...]: HTTPS call with $TOKEN; body in $T/body,

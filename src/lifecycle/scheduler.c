@@ -1,0 +1,497 @@
+/*
+ * The lifecycle scheduler thread (scheduler.h) and alert delivery.
+ *
+ *   idle --due, woken or a minute--> renew pass --> notify retries and
+ *   digests --> expiry rule (hourly) --> idle until the next due time
+ *
+ * An alert goes to each channel that routes it: sent at once, or queued
+ * as a "digest" job for a digest channel, or, when sending fails, queued
+ * as a "notify" job retried with backoff (ck_notify_retry_at) until it is
+ * delivered or given up. A job's subject is "<channel>\n<alert JSON>".
+ */
+#include "lifecycle/scheduler.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "lifecycle/managed.h"
+#include "lifecycle/notify.h"
+#include "store/managed.h"
+
+#define MAX_SLEEP 60
+#define EXPIRY_EVERY 3600
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+	bool running, stop, woken;
+	const struct ck_config *cfg;
+	/* New channels (SIGHUP), taken by the thread at its next pass: mu
+	 * is never held across a pass, so waking it never blocks. */
+	struct ck_notify_config *pending;
+	/* The thread's own: */
+	struct ck_notify_config *nc;
+	int64_t last_expiry;
+	int64_t *last_flush; /* per channel of nc */
+} S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* ---- delivery ---- */
+
+static void
+queue_job(struct ck_store *st, const char *kind, const char *channel,
+    const struct ck_alert *a, int64_t at)
+{
+	struct ck_buf subj = CK_BUF_INIT;
+	struct ck_err err = {0};
+
+	ck_buf_adds(&subj, channel);
+	ck_buf_addc(&subj, '\n');
+	ck_alert_to_json(a, &subj);
+	ck_buf_addc(&subj, '\0');
+	if (ck_store_begin(st, &err) != 0 ||
+	    ck_store_job_put(st, kind, subj.p, at, &err) != 0 ||
+	    ck_store_commit(st, &err) != 0) {
+		ck_store_rollback(st);
+		ck_log(CK_LOG_ERROR, "alert for %s not queued: %s", channel,
+		    err.msg);
+	}
+	ck_buf_release(&subj);
+}
+
+/* Sends alerts[0..n) to every channel that routes them (the subset each
+ * routes, as one message). On the scheduler thread (which owns S.nc). */
+static void
+deliver(struct ck_store *st, const struct ck_alert *alerts, size_t n)
+{
+	struct ck_notify_config *nc = S.nc;
+	const struct ck_alert **sel;
+
+	if (nc == NULL || n == 0)
+		return;
+	sel = ck_calloc(n, sizeof(*sel));
+	for (size_t c = 0; c < nc->n; c++) {
+		const struct ck_notify_channel *ch = &nc->ch[c];
+		struct ck_alert *batch;
+		struct ck_err err = {0};
+		size_t k = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (ck_notify_route(ch, &alerts[i]))
+				sel[k++] = &alerts[i];
+		if (k == 0)
+			continue;
+		if (ch->digest > 0) {
+			for (size_t i = 0; i < k; i++)
+				queue_job(
+				    st, "digest", ch->name, sel[i], ck_now());
+			continue;
+		}
+		/* one message of the routed ones: a contiguous copy */
+		batch = ck_calloc(k, sizeof(*batch));
+		for (size_t i = 0; i < k; i++)
+			batch[i] = *sel[i];
+		if (ck_notify_send(ch, batch, k, &err) != 0) {
+			int64_t at = 0;
+			ck_log(CK_LOG_WARN, "notify %s: %s (will retry)",
+			    ch->name, err.msg);
+			(void)ck_notify_retry_at(1, ck_now(), &at);
+			for (size_t i = 0; i < k; i++)
+				queue_job(st, "notify", ch->name, sel[i], at);
+		}
+		free(batch); /* the strings belong to alerts */
+	}
+	free(sel);
+}
+
+static enum ck_alert_kind
+kind_of(const char *s)
+{
+	enum ck_alert_kind k = CK_ALERT_RENEWAL_FAILED;
+
+	(void)ck_alert_kind_parse(s, &k);
+	return k;
+}
+
+struct pass_ctx {
+	struct ck_store *st;
+};
+
+/* The renewer's alerts (already once per state change) go out now. */
+static void
+on_renew_alert(void *ctx, const struct ck_renew_alert *ra)
+{
+	struct pass_ctx *pc = ctx;
+	struct ck_alert a;
+	enum ck_severity sev = CK_SEV_WARNING;
+	char key[300], title[400];
+
+	(void)ck_severity_parse(ra->severity, &sev);
+	snprintf(key, sizeof(key), "%s:%s", ra->kind, ra->subject);
+	snprintf(title, sizeof(title), "%s: %s", ra->kind, ra->subject);
+	ck_alert_init(&a, kind_of(ra->kind), sev, ra->subject,
+	    ra->owner[0] ? ra->owner : NULL, title, ra->text, key, ra->state);
+	deliver(pc->st, &a, 1);
+	ck_alert_release(&a);
+}
+
+/* ---- retries and digests ---- */
+
+struct jobs {
+	int64_t *id;
+	char **subject;
+	int *attempts;
+	size_t n, cap;
+};
+
+static int
+take(void *ctx, const struct ck_job_row *j)
+{
+	struct jobs *js = ctx;
+
+	if (js->n == js->cap) {
+		js->cap = js->cap ? js->cap * 2 : 16;
+		js->id = ck_realloc(js->id, js->cap * sizeof(*js->id));
+		js->subject =
+		    ck_realloc(js->subject, js->cap * sizeof(*js->subject));
+		js->attempts =
+		    ck_realloc(js->attempts, js->cap * sizeof(*js->attempts));
+	}
+	js->id[js->n] = j->id;
+	js->subject[js->n] = ck_strdup(j->subject);
+	js->attempts[js->n] = j->attempts;
+	js->n++;
+	return 0;
+}
+
+static void
+jobs_free(struct jobs *js)
+{
+	for (size_t i = 0; i < js->n; i++)
+		free(js->subject[i]);
+	free(js->id);
+	free(js->subject);
+	free(js->attempts);
+	memset(js, 0, sizeof(*js));
+}
+
+/* Splits "<channel>\n<json>" into the channel and the alert. */
+static const struct ck_notify_channel *
+parse_subject(const char *s, struct ck_alert *a)
+{
+	const char *nl = strchr(s, '\n');
+	char name[128];
+
+	if (nl == NULL || (size_t)(nl - s) >= sizeof(name))
+		return NULL;
+	snprintf(name, sizeof(name), "%.*s", (int)(nl - s), s);
+	if (ck_alert_from_json(nl + 1, strlen(nl + 1), a, NULL) != 0)
+		return NULL;
+	return ck_notify_find(S.nc, name);
+}
+
+static void
+finish_job(
+    struct ck_store *st, int64_t id, bool done, int64_t at, const char *why)
+{
+	struct ck_err err = {0};
+	int r;
+
+	if ((r = ck_store_begin(st, &err)) == 0) {
+		r = done ? ck_store_job_done(st, id, &err)
+		         : ck_store_job_retry(st, id, at, why, &err);
+		if (r == 0)
+			r = ck_store_commit(st, &err);
+		if (r != 0)
+			ck_store_rollback(st);
+	}
+	if (r != 0)
+		ck_log(CK_LOG_ERROR, "notify job %lld: %s", (long long)id,
+		    err.msg);
+}
+
+static void
+retry_notifications(struct ck_store *st, int64_t now, const char *owner)
+{
+	struct jobs js = {0};
+	struct ck_err err = {0};
+
+	if (ck_store_begin(st, &err) != 0)
+		return;
+	if (ck_store_job_claim(st, "notify", NULL, owner, now, 300, 100, take,
+	        &js, &err) != 0 ||
+	    ck_store_commit(st, &err) != 0) {
+		ck_store_rollback(st);
+		jobs_free(&js);
+		return;
+	}
+	for (size_t i = 0; i < js.n; i++) {
+		struct ck_alert a = {0};
+		const struct ck_notify_channel *ch =
+		    parse_subject(js.subject[i], &a);
+		int64_t at = 0;
+
+		if (ch == NULL) { /* channel gone from the config */
+			finish_job(st, js.id[i], true, 0, NULL);
+		} else if (ck_notify_send(ch, &a, 1, &err) == 0) {
+			finish_job(st, js.id[i], true, 0, NULL);
+		} else if (!ck_notify_retry_at(js.attempts[i], now, &at)) {
+			ck_log(CK_LOG_ERROR,
+			    "notify %s: giving up after %d attempts: %s",
+			    ch->name, js.attempts[i], err.msg);
+			finish_job(st, js.id[i], true, 0, NULL);
+		} else
+			finish_job(st, js.id[i], false, at, err.msg);
+		ck_alert_release(&a);
+	}
+	jobs_free(&js);
+}
+
+static void
+flush_digests(struct ck_store *st, int64_t now)
+{
+	struct ck_notify_config *nc = S.nc;
+	struct jobs js = {0};
+	struct ck_err err = {0};
+
+	if (nc == NULL ||
+	    ck_store_job_list(st, "digest", take, &js, &err) != 0) {
+		jobs_free(&js);
+		return;
+	}
+	for (size_t c = 0; c < nc->n; c++) {
+		const struct ck_notify_channel *ch = &nc->ch[c];
+		struct ck_alert *batch;
+		size_t name_len = strlen(ch->name), k = 0;
+
+		if (ch->digest <= 0 ||
+		    ck_notify_flush_at(ch, S.last_flush[c], now) > now)
+			continue;
+		batch = ck_calloc(js.n ? js.n : 1, sizeof(*batch));
+		for (size_t i = 0; i < js.n; i++)
+			if (strncmp(js.subject[i], ch->name, name_len) == 0 &&
+			    js.subject[i][name_len] == '\n' &&
+			    ck_alert_from_json(js.subject[i] + name_len + 1,
+			        strlen(js.subject[i] + name_len + 1), &batch[k],
+			        NULL) == 0)
+				k++;
+		if (k > 0 && ck_notify_send(ch, batch, k, &err) == 0) {
+			S.last_flush[c] = now;
+			for (size_t i = 0; i < js.n; i++)
+				if (strncmp(js.subject[i], ch->name,
+				        name_len) == 0 &&
+				    js.subject[i][name_len] == '\n')
+					finish_job(st, js.id[i], true, 0, NULL);
+		} else if (k > 0)
+			ck_log(CK_LOG_WARN, "notify %s: digest not sent: %s",
+			    ch->name, err.msg);
+		else
+			S.last_flush[c] = now;
+		ck_alerts_free(batch, k);
+	}
+	jobs_free(&js);
+}
+
+/* ---- the expiry rule ---- */
+
+struct expiry_ctx {
+	struct ck_expiry *ex;
+	int r;
+};
+
+static int
+on_expiring(void *ctx, const struct ck_expiring_row *e)
+{
+	struct expiry_ctx *x = ctx;
+	struct ck_expiry_cert c = {e->sha256, e->name, e->not_after, e->owner,
+	    e->locations, e->managed, e->prev_state};
+
+	x->r = ck_expiry_add(x->ex, &c, NULL);
+	return x->r != 0;
+}
+
+static void
+expiry_rule(struct ck_store *st, int64_t now)
+{
+	const struct ck_notify_rules *rules = &S.nc->rules;
+	struct expiry_ctx x = {0};
+	struct ck_alert_group *g = NULL;
+	size_t ng = 0;
+	struct ck_err err = {0};
+	int max_days = rules->n_days ? rules->days[0] : 30;
+
+	ck_expiry_new(rules, now, &x.ex);
+	/* expired in the last week, or within the largest threshold */
+	if (ck_store_expiring(st, now - 7 * 86400,
+	        now + (int64_t)max_days * 86400 + 1, rules->include_discovered,
+	        100000, on_expiring, &x, &err) < 0)
+		ck_log(CK_LOG_ERROR, "expiry rule: %s", err.msg);
+	ck_expiry_finish(x.ex, &g, &ng);
+	for (size_t i = 0; i < ng; i++) {
+		deliver(st, g[i].alerts, g[i].n);
+		if (ck_store_begin(st, &err) != 0)
+			continue;
+		for (size_t k = 0; k < g[i].n; k++)
+			(void)ck_store_alert_state_set(
+			    st, g[i].alerts[k].key, g[i].alerts[k].state, &err);
+		if (ck_store_commit(st, &err) != 0)
+			ck_store_rollback(st);
+	}
+	ck_alert_groups_free(g, ng);
+	ck_expiry_free(x.ex);
+}
+
+/* ---- the thread ---- */
+
+static void *
+scheduler_main(void *arg)
+{
+	struct ck_store *st = arg;
+	const struct ck_config *cfg = S.cfg;
+	char owner[200], host[128] = "localhost";
+	struct pass_ctx pc = {st};
+	struct ck_renewer rw = {0};
+
+	(void)gethostname(host, sizeof(host) - 1);
+	snprintf(owner, sizeof(owner), "%s/%ld", host, (long)getpid());
+	rw.st = st;
+	rw.master_key = ck_config_str(cfg, CK_CFG_MASTER_KEY);
+	rw.public_url = ck_config_str(cfg, CK_CFG_PUBLIC_URL);
+	rw.owner = owner;
+	rw.alert = on_renew_alert;
+	rw.alert_ctx = &pc;
+	for (;;) {
+		struct ck_renew_stats s;
+		struct ck_err err = {0};
+		int64_t now = ck_now(), next = INT64_MAX, wait;
+
+		pthread_mutex_lock(&S.mu);
+		if (S.pending != NULL) {
+			ck_notify_config_free(S.nc);
+			S.nc = S.pending;
+			S.pending = NULL;
+			free(S.last_flush);
+			S.last_flush =
+			    ck_calloc(S.nc->n ? S.nc->n : 1, sizeof(int64_t));
+		}
+		pthread_mutex_unlock(&S.mu);
+		if (ck_renew_run(&rw, now, 0, &s, &next, &err) != 0)
+			ck_log(CK_LOG_ERROR, "renewals: %s", err.msg);
+		else if (s.issued || s.failed || s.deferred)
+			ck_log(CK_LOG_INFO,
+			    "renewals: %lld issued, %lld failed, %lld "
+			    "deferred",
+			    (long long)s.issued, (long long)s.failed,
+			    (long long)s.deferred);
+		if (S.nc != NULL) {
+			retry_notifications(st, now, owner);
+			flush_digests(st, now);
+			if (S.nc->n > 0 &&
+			    now - S.last_expiry >= EXPIRY_EVERY) {
+				S.last_expiry = now;
+				expiry_rule(st, now);
+			}
+		}
+		wait = next == INT64_MAX ? MAX_SLEEP : next - ck_now();
+		if (wait > MAX_SLEEP)
+			wait = MAX_SLEEP;
+		pthread_mutex_lock(&S.mu);
+		if (wait > 0 && !S.stop && !S.woken) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += wait;
+			pthread_cond_timedwait(&S.cv, &S.mu, &until);
+		} else if (wait <= 0 && !S.stop && !S.woken) {
+			/* due work left (a bounded pass): go on after a
+			 * breath, so a stop is seen */
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			pthread_cond_timedwait(&S.cv, &S.mu, &until);
+		}
+		S.woken = false;
+		bool stop = S.stop;
+		pthread_mutex_unlock(&S.mu);
+		if (stop)
+			break;
+	}
+	ck_store_free(st);
+	return NULL;
+}
+
+int
+ck_renew_scheduler_configure(const struct ck_config *cfg, struct ck_err *err)
+{
+	struct ck_notify_config *nc = NULL;
+	int r;
+
+	if ((r = ck_notify_configure(cfg, &nc, err)) != 0)
+		return r;
+	pthread_mutex_lock(&S.mu);
+	ck_notify_config_free(S.pending);
+	S.pending = nc;
+	S.woken = true;
+	pthread_cond_signal(&S.cv);
+	pthread_mutex_unlock(&S.mu);
+	return 0;
+}
+
+int
+ck_renew_scheduler_start(const struct ck_config *cfg, struct ck_err *err)
+{
+	struct ck_store *st;
+	int r;
+
+	if ((r = ck_renew_scheduler_configure(cfg, err)) != 0)
+		return r;
+	if ((r = ck_store_open(
+	         ck_config_str(cfg, CK_CFG_DATABASE), &st, err)) != 0)
+		return r;
+	pthread_mutex_lock(&S.mu);
+	S.cfg = cfg;
+	S.stop = S.woken = false;
+	S.last_expiry = 0;
+	if (pthread_create(&S.th, NULL, scheduler_main, st) != 0) {
+		pthread_mutex_unlock(&S.mu);
+		ck_store_free(st);
+		return ck_err_set(err, CK_E_INTERNAL, "pthread_create");
+	}
+	S.running = true;
+	pthread_mutex_unlock(&S.mu);
+	return 0;
+}
+
+void
+ck_renew_scheduler_wake(void)
+{
+	pthread_mutex_lock(&S.mu);
+	S.woken = true;
+	pthread_cond_signal(&S.cv);
+	pthread_mutex_unlock(&S.mu);
+}
+
+void
+ck_renew_scheduler_stop(void)
+{
+	pthread_mutex_lock(&S.mu);
+	if (!S.running) {
+		pthread_mutex_unlock(&S.mu);
+		return;
+	}
+	S.stop = true;
+	pthread_cond_signal(&S.cv);
+	pthread_mutex_unlock(&S.mu);
+	pthread_join(S.th, NULL);
+	S.running = false;
+	ck_notify_config_free(S.nc);
+	ck_notify_config_free(S.pending);
+	S.nc = S.pending = NULL;
+	free(S.last_flush);
+	S.last_flush = NULL;
+}
