@@ -6,7 +6,8 @@
 # libcertkeep.a) then: is refused without EAB; registers with EAB; issues
 # with http-01 (standalone responder), twice (two different
 # certificates), for an IP identifier, with dns-01 (a hook posting to
-# challtestsrv) for a wildcard, and with tls-alpn-01; each certificate
+# challtestsrv) for a wildcard, and with tls-alpn-01, and once with the alternate chain of
+# a preferred root; each certificate
 # verifies with `openssl verify` against pebble's root and intermediate.
 # Then it revokes one (pebble's management API says Revoked), rolls the
 # account key over (the old key is refused, the new one issues) and asks
@@ -79,7 +80,9 @@ pebble-challtestsrv -management "127.0.0.1:$CTS" -dns01 "127.0.0.1:$DNS" \
 	>cts.log 2>&1 &
 PIDS="$PIDS $!"
 # PEBBLE_WFE_NONCEREJECT unset: 5% of good nonces get badNonce.
-env -u PEBBLE_WFE_NONCEREJECT PEBBLE_VA_NOSLEEP=1 \
+# Two roots: every certificate also has an alternate chain (Link
+# rel="alternate") up to the second root.
+env -u PEBBLE_WFE_NONCEREJECT PEBBLE_VA_NOSLEEP=1 PEBBLE_ALTERNATE_ROOTS=1 \
 	pebble -config pebble.json -dnsserver "127.0.0.1:$DNS" -strict=false >pebble.log 2>&1 &
 PIDS="$PIDS $!"
 for _ in $(seq 1 100); do
@@ -89,6 +92,9 @@ done
 curl -sf --cacert tls-ca.pem "https://127.0.0.1:$PORT/dir" >/dev/null || { cat pebble.log; fail "pebble did not start"; }
 curl -sf --cacert tls-ca.pem "https://127.0.0.1:$MGMT/roots/0" >root.pem
 curl -sf --cacert tls-ca.pem "https://127.0.0.1:$MGMT/intermediates/0" >inter.pem
+curl -sf --cacert tls-ca.pem "https://127.0.0.1:$MGMT/roots/1" >root1.pem
+ROOT1_CN=$(openssl x509 -in root1.pem -noout -subject -nameopt multiline | sed -n 's/^ *commonName *= //p')
+[ -n "$ROOT1_CN" ] || fail "no second root from pebble"
 
 export ACME_DIR="https://127.0.0.1:$PORT/dir" ACME_TRUST="$T/tls-ca.pem"
 export EMAIL=t6100@example.test HTTP01_LISTEN="127.0.0.1:$HTTP01"
@@ -135,6 +141,14 @@ verify b a.example.test
 # An IP identifier (RFC 8738) over http-01.
 ok acct issue ip rsa-2048 127.0.0.1
 verify ip "IP Address:127.0.0.1"
+
+# The preferred chain: the alternate whose top issuer is the second root.
+PREFERRED_CHAIN="$ROOT1_CN" ok acct issue alt ec-p256 alt.example.test
+openssl verify -CAfile root1.pem -untrusted alt.chain alt.crt >verify.out 2>&1 ||
+	{ cat verify.out; fail "alt.crt does not verify against the second root"; }
+if openssl verify -CAfile root.pem -untrusted alt.chain alt.crt >/dev/null 2>&1; then
+	fail "alt.crt came with the default chain"
+fi
 
 # dns-01 through the hook, for a wildcard and its base name.
 cat >dns-hook.sh <<EOF

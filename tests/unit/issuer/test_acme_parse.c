@@ -317,3 +317,25 @@ Test(acme_parse, renewal_info)
 	    acme_renewal_parse(S("{\"suggestedWindow\":{}}"), &w, &err),
 	    CK_E_PARSE);
 }
+
+/* caps() does no I/O: renewal_info only once a directory said so. */
+Test(acme_caps, renewal_info_known_after_directory)
+{
+	const struct ck_issuer_ops *ops = ck_issuer_ops_find("acme");
+	struct ck_issuer_def d = {0};
+	struct ck_issuer_caps c;
+
+	cr_assert_not_null(ops);
+	d.directory = "https://unit.test/dir";
+	ops->caps(&d, &c);
+	cr_assert_not(c.renewal_info);
+	cr_assert(c.revoke);
+	cr_assert_str_eq(
+	    c.key_types, "ec-p256,ec-p384,rsa-2048,rsa-3072,rsa-4096");
+	acme_caps_note("https://unit.test/dir", true);
+	ops->caps(&d, &c);
+	cr_assert(c.renewal_info);
+	acme_caps_note("https://unit.test/dir", false);
+	ops->caps(&d, &c);
+	cr_assert_not(c.renewal_info);
+}
