@@ -42,7 +42,7 @@ usage(FILE *f)
 	    "[--rate N]\n"
 	    "                [--issuer I] [--state S] [--owner O] [--tag "
 	    "T] [--san NAME]\n"
-	    "       certkeep manage run [--max N] [--json]\n"
+	    "       certkeep manage run [--max N] [--batch N] [--json]\n"
 	    "       certkeep manage jobs [--json]\n"
 	    "\n"
 	    "Managed certificates are renewed before they expire, through "
@@ -72,7 +72,9 @@ usage(FILE *f)
 	    "cessationOfOperation, ...\n"
 	    "  --rate N          move: renewals per second to queue "
 	    "(default 10)\n"
-	    "  --max N           run: at most N jobs\n");
+	    "  --max N           run: at most N jobs\n"
+	    "  --batch N         run: jobs claimed and committed together "
+	    "(default 256)\n");
 }
 
 static int
@@ -102,6 +104,9 @@ host_owner(char *out, size_t n)
 	snprintf(out, n, "%s/%ld", host, (long)getpid());
 }
 
+/* Jobs claimed and committed together by run (--batch; 0: default). */
+static int run_batch = 0;
+
 /* Runs due work (only name's when not NULL); prints the counts. */
 static int
 run_now(
@@ -118,6 +123,7 @@ run_now(
 	rw.st = st;
 	rw.owner = owner;
 	rw.only = only;
+	rw.batch = run_batch;
 	rw.public_url = getenv("CERTKEEP_PUBLIC_URL");
 	if (!quiet)
 		rw.progress = progress_cb;
@@ -561,8 +567,9 @@ static int
 cmd_run(struct ck_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"max", 1, NULL, 'm'},
-	    {"json", 0, NULL, 'j'}, {"quiet", 0, NULL, 'q'},
-	    {"help", 0, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	    {"batch", 1, NULL, 'b'}, {"json", 0, NULL, 'j'},
+	    {"quiet", 0, NULL, 'q'}, {"help", 0, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
 	struct ck_store *st = NULL;
 	bool json = false, quiet = false;
 	int64_t max = 0;
@@ -576,6 +583,15 @@ cmd_run(struct ck_cli *cli, int argc, char **argv)
 			max = strtoll(optarg, &end, 10);
 			if (*end != '\0' || max <= 0) {
 				fprintf(stderr, "certkeep: bad --max '%s'\n",
+				    optarg);
+				return CK_EXIT_USAGE;
+			}
+			break;
+		case 'b':
+			run_batch = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || run_batch <= 0 ||
+			    run_batch > 10000) {
+				fprintf(stderr, "certkeep: bad --batch '%s'\n",
 				    optarg);
 				return CK_EXIT_USAGE;
 			}
