@@ -13,7 +13,11 @@
 #include "base/err.h"
 #include "issuer/issuer.h"
 
-/* The connector's operations (registered in issuer.c). */
+/*
+ * The connector's operations (registered in issuer.c). Calls on distinct
+ * definitions may run in parallel; calls on one definition may not (they
+ * update its account members).
+ */
 extern const struct ck_issuer_ops ck_acme_ops;
 
 /*

@@ -149,11 +149,11 @@ acme_key_generate(const char *type, EVP_PKEY **out, struct ck_err *err)
 int
 acme_key_load(const char *pem, size_t len, EVP_PKEY **out, struct ck_err *err)
 {
-	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	BIO *b;
 	EVP_PKEY *k;
 
 	*out = NULL;
-	if (b == NULL || len > INT32_MAX)
+	if (len > 1024 * 1024 || (b = BIO_new_mem_buf(pem, (int)len)) == NULL)
 		return ck_err_set(
 		    err, CK_E_INVAL, "acme: account key too large");
 	k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
