@@ -40,6 +40,18 @@ static const struct ck_route routes[] = {
     {DELETE, "/api/v1/scans/{name}", ck_api_scan_delete, CK_ACCESS_OPERATOR, false, true},
     {POST, "/api/v1/scans/{name}/run", ck_api_scan_run, CK_ACCESS_OPERATOR, false, false},
     {GET, "/api/v1/scans/{name}/results", ck_api_scan_results, CK_ACCESS_AUDITOR, false, false},
+    {GET, "/api/v1/issuers", ck_api_issuers_list, CK_ACCESS_AUDITOR, false, false},
+    {POST, "/api/v1/issuers", ck_api_issuer_create, CK_ACCESS_ADMIN, false, true},
+    {GET, "/api/v1/issuers/{name}", ck_api_issuer_get, CK_ACCESS_AUDITOR, false, false},
+    {DELETE, "/api/v1/issuers/{name}", ck_api_issuer_delete, CK_ACCESS_ADMIN, false, true},
+    {GET, "/api/v1/managed", ck_api_managed_list, CK_ACCESS_AUDITOR, false, false},
+    {POST, "/api/v1/managed", ck_api_managed_create, CK_ACCESS_OPERATOR, false, true},
+    {POST, "/api/v1/managed/adopt", ck_api_managed_adopt, CK_ACCESS_OPERATOR, false, true},
+    {POST, "/api/v1/managed/move", ck_api_managed_move, CK_ACCESS_ADMIN, false, true},
+    {GET, "/api/v1/managed/{name}", ck_api_managed_get, CK_ACCESS_AUDITOR, false, false},
+    {POST, "/api/v1/managed/{name}/renew", ck_api_managed_renew, CK_ACCESS_OPERATOR, false, false},
+    {POST, "/api/v1/managed/{name}/retire", ck_api_managed_retire, CK_ACCESS_OPERATOR, false, true},
+    {GET, "/api/v1/jobs", ck_api_jobs_list, CK_ACCESS_AUDITOR, false, false},
 };
 /* clang-format on */
 

@@ -1,7 +1,9 @@
 /*
  * Unit tests for src/api: the OpenAPI document and the route table name
  * the same routes both ways; JSON bodies refuse unknown fields,
- * duplicates and non-objects; the config table parses and overrides.
+ * duplicates and non-objects; the issuer, managed-certificate and move
+ * bodies decode, refuse what they would ignore or misread, and wipe the
+ * EAB key's text; the config table parses and overrides.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -229,4 +231,158 @@ Test(config, example_file_is_current)
 	    "`certkeep serve --example-config`");
 	free(want);
 	free(have);
+}
+
+/* Parses s with fields and hands back the object (the test's). */
+static json_t *
+obj(const char *s, const char *const *fields)
+{
+	struct ck_err err;
+	json_t *j = NULL;
+
+	cr_assert_eq(
+	    ck_api_json_parse((const uint8_t *)s, strlen(s), fields, &j, &err),
+	    0, "%s: %s", s, err.msg);
+	return j;
+}
+
+Test(body, issuer_fields_by_type_and_the_eab_key_wiped)
+{
+	struct ck_issuer_def d;
+	struct ck_err err;
+	json_t *j, *h;
+	const char *hv;
+
+	j = obj("{\"name\":\"le\",\"type\":\"acme\",\"directory\":"
+	        "\"https://ca.test/dir\",\"eab_kid\":\"kid1\",\"eab_hmac\":"
+	        "\"c2VjcmV0LWtleS0_\",\"dns_wait\":\"2m\",\"challenge\":"
+	        "\"dns-01\",\"dns_hook\":\"/bin/hook\"}",
+	    ck_api_issuer_fields);
+	h = json_object_get(j, "eab_hmac");
+	cr_assert_eq(ck_api_issuer_decode(j, &d, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(d.name, "le");
+	cr_assert_str_eq(d.directory, "https://ca.test/dir");
+	cr_assert_eq(d.dns_wait, 120);
+	cr_assert_eq(d.eab_hmac.len, 12);
+	cr_assert_eq(memcmp(d.eab_hmac.p, "secret-key-?", 12), 0);
+	/* the text of the key is gone from the parsed body */
+	hv = json_string_value(h);
+	for (size_t i = 0; i < json_string_length(h); i++)
+		cr_assert_eq(hv[i], '\0');
+	ck_issuer_def_release(&d);
+	json_decref(j);
+
+	j = obj("{\"name\":\"x\",\"type\":\"local\",\"ca\":\"c\","
+	        "\"directory\":\"https://a/\"}",
+	    ck_api_issuer_fields);
+	cr_assert_eq(ck_api_issuer_decode(j, &d, &err), CK_E_INVAL);
+	cr_assert(
+	    strstr(err.msg, "'directory' does not apply to a local") != NULL,
+	    "%s", err.msg);
+	ck_issuer_def_release(&d);
+	json_decref(j);
+
+	j = obj("{\"name\":\"x\",\"type\":\"acme\",\"eab_hmac\":\"a+b\"}",
+	    ck_api_issuer_fields);
+	cr_assert_eq(ck_api_issuer_decode(j, &d, &err), CK_E_INVAL);
+	cr_assert(strstr(err.msg, "base64url") != NULL, "%s", err.msg);
+	ck_issuer_def_release(&d);
+	json_decref(j);
+
+	j = obj("{\"name\":\"x\",\"type\":\"command\",\"command\":\"c\","
+	        "\"timeout\":0}",
+	    ck_api_issuer_fields);
+	cr_assert_eq(ck_api_issuer_decode(j, &d, &err), CK_E_INVAL);
+	ck_issuer_def_release(&d);
+	json_decref(j);
+
+	j = obj("{\"type\":\"local\"}", ck_api_issuer_fields);
+	cr_assert_eq(ck_api_issuer_decode(j, &d, &err), CK_E_INVAL);
+	cr_assert(strstr(err.msg, "'name' is required") != NULL);
+	ck_issuer_def_release(&d);
+	json_decref(j);
+}
+
+Test(body, manage_spec_from_json)
+{
+	struct ck_api_manage_body b;
+	struct ck_err err;
+	json_t *j;
+
+	j = obj("{\"name\":\"web\",\"issuer\":\"ca\",\"sans\":[\"a.test\","
+	        "\"IP:10.0.0.1\"],\"days\":30,\"renew_at_percent\":75,"
+	        "\"reuse_key\":true,\"tags\":[\"prod\",\"web\"],"
+	        "\"cert_out\":\"/etc/ssl/web.pem\"}",
+	    ck_api_manage_fields);
+	cr_assert_eq(ck_api_manage_decode(j, &b, &err), 0, "%s", err.msg);
+	cr_assert_eq(b.s.n_sans, 2);
+	cr_assert_str_eq(b.s.sans[1], "IP:10.0.0.1");
+	cr_assert_eq(b.s.days, 30);
+	cr_assert_eq(b.s.renew_frac, 750);
+	cr_assert(b.s.reuse_key);
+	cr_assert_str_eq(b.s.tags, "prod,web");
+	cr_assert(b.has_files);
+	ck_api_manage_body_release(&b);
+	json_decref(j);
+
+	static const char *const bad[] = {
+	    "{\"name\":\"w\",\"issuer\":\"ca\"}", /* no SAN, no CN */
+	    "{\"name\":\"w\",\"issuer\":\"ca\",\"sans\":\"a.test\"}",
+	    "{\"name\":\"w\",\"issuer\":\"ca\",\"cn\":\"a\",\"days\":0}",
+	    "{\"name\":\"w\",\"issuer\":\"ca\",\"cn\":\"a\",\"days\":1.5}",
+	    "{\"name\":\"w\",\"issuer\":\"ca\",\"cn\":\"a\","
+	    "\"renew_at_percent\":100}",
+	    "{\"name\":\"w\",\"issuer\":\"ca\",\"cn\":\"a\","
+	    "\"renew_at_percent\":50,\"renew_before\":\"10d\"}",
+	    "{\"name\":\"w\",\"issuer\":\"ca\",\"cn\":\"a\","
+	    "\"renew_before\":\"soon\"}",
+	    "{\"name\":\"w\",\"issuer\":\"ca\",\"cn\":\"a\","
+	    "\"key_out\":\"rel/key.pem\"}",
+	    "{\"name\":\"w\",\"issuer\":\"ca\",\"cn\":\"a\","
+	    "\"cert_out\":\"/etc/../root/x\"}",
+	    "{\"name\":\"w\",\"issuer\":\"ca\",\"cn\":\"a\","
+	    "\"reuse_key\":\"yes\"}",
+	    "{\"name\":\"w\",\"issuer\":\"ca\",\"cn\":\"a\","
+	    "\"tags\":[\"a,b\"]}",
+	    "{\"name\":\"w\",\"issuer\":\"ca\",\"sans\":[\"a\",7]}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		j = obj(bad[i], ck_api_manage_fields);
+		cr_assert_eq(ck_api_manage_decode(j, &b, &err), CK_E_INVAL,
+		    "%s", bad[i]);
+		ck_api_manage_body_release(&b);
+		json_decref(j);
+	}
+}
+
+Test(body, move_needs_a_filter_and_a_change)
+{
+	struct ck_api_move mv;
+	struct ck_err err;
+	json_t *j;
+
+	j = obj("{\"filter\":{\"issuer\":\"old\",\"state\":\"active\"},"
+	        "\"to_issuer\":\"new\",\"rate\":2.5}",
+	    ck_api_move_fields);
+	cr_assert_eq(ck_api_move_decode(j, &mv, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(mv.f.issuer, "old");
+	cr_assert_str_eq(mv.to_issuer, "new");
+	cr_assert_null(mv.key_type);
+	cr_assert_eq(mv.rate, 2.5);
+	json_decref(j);
+
+	static const char *const bad[] = {
+	    "{\"to_issuer\":\"new\"}",
+	    "{\"filter\":{}}",
+	    "{\"filter\":[],\"to_issuer\":\"new\"}",
+	    "{\"filter\":{\"isuer\":\"x\"},\"to_issuer\":\"new\"}",
+	    "{\"filter\":{\"state\":\"gone\"},\"to_issuer\":\"new\"}",
+	    "{\"filter\":{},\"key_type\":\"ec-p256\",\"rate\":0}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		j = obj(bad[i], ck_api_move_fields);
+		cr_assert_eq(
+		    ck_api_move_decode(j, &mv, &err), CK_E_INVAL, "%s", bad[i]);
+		json_decref(j);
+	}
 }
