@@ -247,6 +247,11 @@ on_recorded(void *arg, struct ck_store *st, const struct ck_enroll_res *res,
 		return r;
 	if (w->last_alert != NULL && w->last_alert[0] != '\0')
 		r = ck_store_managed_alerted(st, w->name, "", err);
+	if (r == 0) { /* a stuck alert, if any, is over */
+		char key[300];
+		snprintf(key, sizeof(key), "stuck:%s", w->name);
+		r = ck_store_alert_state_set(st, key, NULL, err);
+	}
 	return r;
 }
 

@@ -347,6 +347,139 @@ expiry_rule(struct ck_store *st, int64_t now)
 	ck_expiry_free(x.ex);
 }
 
+/* ---- alerts from events and stuck work ---- */
+
+/* Delivers a once per state change of its key (alert_states). */
+static void
+alert_once(struct ck_store *st, struct ck_alert *a)
+{
+	struct ck_err err = {0};
+	char *prev = NULL;
+
+	if (ck_store_alert_state_get(st, a->key, &prev, &err) != 0)
+		return;
+	if (ck_alert_changed(prev, a)) {
+		deliver(st, a, 1);
+		if (ck_store_begin(st, &err) == 0) {
+			if (ck_store_alert_state_set(
+			        st, a->key, a->state, &err) != 0 ||
+			    ck_store_commit(st, &err) != 0)
+				ck_store_rollback(st);
+		}
+	}
+	free(prev);
+}
+
+struct ev_ctx {
+	struct ck_store *st;
+	struct ck_alert *a;
+	size_t n, cap;
+	int64_t last_at;
+};
+
+static struct ck_alert *
+ev_next(struct ev_ctx *x)
+{
+	if (x->n == x->cap) {
+		x->cap = x->cap ? x->cap * 2 : 16;
+		x->a = ck_realloc(x->a, x->cap * sizeof(*x->a));
+	}
+	return &x->a[x->n++];
+}
+
+/* Revocations and certificates replaced at a location (not by certkeep's
+ * own deployment: the new one is no managed certificate's current one). */
+static int
+on_event(void *ctx, const struct ck_event *ev)
+{
+	struct ev_ctx *x = ctx;
+	char key[600], title[600];
+
+	x->last_at = ev->at;
+	if (strcmp(ev->action, "cert.revoke") == 0) {
+		snprintf(key, sizeof(key), "revoked:%s", ev->object);
+		snprintf(
+		    title, sizeof(title), "certificate %s revoked", ev->object);
+		ck_alert_init(ev_next(x), CK_ALERT_REVOKED, CK_SEV_WARNING,
+		    ev->object, NULL, title, ev->detail, key, "revoked");
+	} else if (strcmp(ev->action, "scan.change") == 0) {
+		long long from = 0, to = 0;
+		bool managed = false;
+
+		if (sscanf(ev->detail, "certificate %lld -> %lld", &from,
+		        &to) != 2 ||
+		    to == 0)
+			return 0;
+		(void)ck_store_managed_has_cert(x->st, to, &managed, NULL);
+		if (managed)
+			return 0;
+		snprintf(key, sizeof(key), "location:%s", ev->object);
+		snprintf(title, sizeof(title), "a different certificate at %s",
+		    ev->object);
+		char state[32];
+		snprintf(state, sizeof(state), "%lld", to);
+		ck_alert_init(ev_next(x), CK_ALERT_LOCATION_CHANGED,
+		    CK_SEV_WARNING, ev->object, NULL, title, ev->detail, key,
+		    state);
+	}
+	return 0;
+}
+
+static void
+event_alerts(struct ck_store *st, int64_t now)
+{
+	struct ev_ctx x = {st, NULL, 0, 0, 0};
+	struct ck_err err = {0};
+	char *cur = NULL, buf[32];
+	int64_t from = now;
+
+	/* the cursor survives restarts; the first start alerts nothing old */
+	if (ck_store_alert_state_get(st, "cursor:events", &cur, &err) == 0 &&
+	    cur != NULL)
+		from = strtoll(cur, NULL, 10);
+	free(cur);
+	x.last_at = from - 1;
+	if (ck_store_events(st, from, now + 1, 1000, on_event, &x, &err) < 0)
+		ck_log(CK_LOG_ERROR, "event alerts: %s", err.msg);
+	for (size_t i = 0; i < x.n; i++)
+		alert_once(st, &x.a[i]);
+	ck_alerts_free(x.a, x.n);
+	snprintf(buf, sizeof(buf), "%lld", (long long)(x.last_at + 1));
+	if (ck_store_begin(st, &err) == 0) {
+		if (ck_store_alert_state_set(st, "cursor:events", buf, &err) !=
+		        0 ||
+		    ck_store_commit(st, &err) != 0)
+			ck_store_rollback(st);
+	}
+}
+
+/* A day past due with no failure and no renewal: something is stuck
+ * (a breaker open for long, a lost job); say so. */
+#define STUCK_GRACE 86400
+
+static int
+on_stuck(void *ctx, const struct ck_managed_row *m)
+{
+	struct ck_store *st = ctx;
+	struct ck_alert a;
+	char key[300], text[600], when[CK_TIME_STR_MAX];
+
+	ck_time_format(m->renew_at ? m->renew_at : m->created, when);
+	snprintf(key, sizeof(key), "stuck:%s", m->name);
+	snprintf(text, sizeof(text),
+	    "%s is %s and was due %s through %s; nothing has happened since",
+	    m->name, m->state, when, m->issuer);
+	ck_alert_init(&a, CK_ALERT_STUCK,
+	    m->not_after && m->not_after - ck_now() < 7 * 86400
+	        ? CK_SEV_CRITICAL
+	        : CK_SEV_WARNING,
+	    m->name, m->owner[0] ? m->owner : NULL, "renewal overdue", text,
+	    key, "overdue");
+	alert_once(st, &a);
+	ck_alert_release(&a);
+	return 0;
+}
+
 /* ---- the thread ---- */
 
 static void *
@@ -392,10 +525,17 @@ scheduler_main(void *arg)
 		if (S.nc != NULL) {
 			retry_notifications(st, now, owner);
 			flush_digests(st, now);
+			if (S.nc->n > 0)
+				event_alerts(st, now);
 			if (S.nc->n > 0 &&
 			    now - S.last_expiry >= EXPIRY_EVERY) {
+				struct ck_err e2 = {0};
 				S.last_expiry = now;
 				expiry_rule(st, now);
+				if (ck_store_managed_stuck(st, now, STUCK_GRACE,
+				        1000, on_stuck, st, &e2) != 0)
+					ck_log(CK_LOG_ERROR, "stuck check: %s",
+					    e2.msg);
 			}
 		}
 		wait = next == INT64_MAX ? MAX_SLEEP : next - ck_now();

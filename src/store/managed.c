@@ -733,6 +733,62 @@ ck_store_job_list(struct ck_store *st, const char *kind, ck_job_row_cb cb,
 	return job_rows(st, q, cb, ctx, err);
 }
 
+int
+ck_store_managed_has_cert(
+    struct ck_store *st, int64_t cert_id, bool *found, struct ck_err *err)
+{
+	sqlite3_stmt *q;
+	int r, rc;
+
+	*found = false;
+	if ((r = run(st,
+	         "SELECT 1 FROM managed WHERE cert_id = ?1 AND state != "
+	         "'retired' LIMIT 1",
+	         &q, err)) != 0)
+		return r;
+	sqlite3_bind_int64(q, 1, cert_id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*found = true;
+	else if (rc != SQLITE_DONE)
+		r = db_err(st, rc, err, "managed");
+	sqlite3_finalize(q);
+	return r;
+}
+
+int
+ck_store_managed_stuck(struct ck_store *st, int64_t now, int64_t grace,
+    int64_t limit, ck_managed_row_cb cb, void *ctx, struct ck_err *err)
+{
+	sqlite3_stmt *q;
+	int r, rc;
+
+	/* a full scan: this runs hourly, with the expiry rule */
+	if ((r = run(st,
+	         "SELECT name FROM managed WHERE state != 'retired' AND "
+	         "failures = 0 AND ((state = 'pending' AND created < ?1) OR "
+	         "(state != 'pending' AND renew_at > 0 AND renew_at < ?1)) "
+	         "ORDER BY id LIMIT ?2",
+	         &q, err)) != 0)
+		return r;
+	sqlite3_bind_int64(q, 1, now - grace);
+	sqlite3_bind_int64(q, 2, limit > 0 ? limit : -1);
+	struct ck_strlist names = {0};
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		ck_strlist_add(&names, col_str(q, 0));
+	if (rc != SQLITE_DONE)
+		r = db_err(st, rc, err, "managed");
+	sqlite3_finalize(q);
+	for (size_t i = 0; i < names.n && r == 0; i++) {
+		struct ck_managed_filter f = {.name = names.v[i]};
+		r = ck_store_managed_list(st, &f, cb, ctx, err);
+		if (r == CK_E_NOTFOUND)
+			r = 0;
+	}
+	ck_strlist_release(&names);
+	return r;
+}
+
 /* ---- alert states ---- */
 
 int

@@ -171,6 +171,19 @@ int ck_store_job_cancel(struct ck_store *st, const char *kind,
 int ck_store_job_list(struct ck_store *st, const char *kind, ck_job_row_cb cb,
     void *ctx, struct ck_err *err);
 
+/* True in *found when cert_id is the current certificate of a managed
+ * certificate not retired. */
+int ck_store_managed_has_cert(
+    struct ck_store *st, int64_t cert_id, bool *found, struct ck_err *err);
+/*
+ * Managed certificates stuck longer than grace: pending since before
+ * now - grace, or due (renew_at) before now - grace and still not
+ * renewed, without failures (failing ones alert by themselves), at most
+ * limit, to cb.
+ */
+int ck_store_managed_stuck(struct ck_store *st, int64_t now, int64_t grace,
+    int64_t limit, ck_managed_row_cb cb, void *ctx, struct ck_err *err);
+
 /* ---- alert states ---- */
 
 /* The state stored under key into *state (caller frees), or NULL. */

@@ -6,7 +6,8 @@
 # 127.0.0.1) as JSON, with its owner; the expiry rule alerts once for an
 # imported certificate that expires in 5 days (after SIGHUP the channels
 # are reloaded and nothing is sent again); a digest channel holds its
-# alert for its digest.
+# alert for its digest; a revocation and a certificate stuck behind a
+# lease nobody releases are alerted too.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 . "$HERE/serve-lib.sh"
@@ -94,5 +95,19 @@ expect_eq "$(ls hook | grep -c '^ops-')" "$before" "messages after a second pass
 expect_eq "$(ls hook | grep -c '^digest-')" 1 "digest messages"
 expect_eq "$(alerts digest | jq -c 'map(.kind)')" '["expiring"]' "digest content"
 expect_eq "$(ck manage jobs --json | jq '[.[] | select(.kind == "digest")] | length')" 0 "digest jobs left"
+
+# a revocation is alerted (the audit log's cert.revoke, on the next pass)
+expect_status 0 ck manage retire web --revoke --reason keyCompromise
+kill -HUP "$SERVE_PID"
+wait_for ops 'map(select(.kind == "revoked")) | length == 1' "no revoked alert"
+stop_serve
+
+# stuck: a job leased by a node that never finishes; two days later the
+# daemon says the certificate is overdue (once, critical or warning)
+expect_status 0 ck manage add stalled --issuer builtin --san stalled.test --owner team-y --queue
+sqlite3 inv.db "UPDATE jobs SET lease_owner = 'gone-node', lease_until = 4102444800 WHERE subject = 'stalled'"
+CERTKEEP_NOW=$(($(date +%s) + 2 * 86400)) start_serve
+wait_for ops 'map(select(.kind == "stuck" and .subject == "stalled" and .owner == "team-y")) | length == 1' "no stuck alert"
+expect_eq "$(ck manage show stalled | jq -r .state)" pending "stalled state"
 stop_serve
 echo "ok: the daemon renews and alerts"
