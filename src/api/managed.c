@@ -123,9 +123,9 @@ ck_api_managed_list(struct ck_http_ctx *c)
 	ck_http_reply_buf(c, 200, "application/json", &l.b);
 }
 
-/* Sends name's row with status (200, 201). */
-static void
-reply_one(struct ck_http_ctx *c, const char *name, int status)
+/* name's row as JSON into b; on failure the problem is sent, -1. */
+static int
+one_json(struct ck_http_ctx *c, const char *name, struct ck_buf *b)
 {
 	struct ck_managed_filter f = {.name = name};
 	struct rows l = {CK_BUF_INIT, true, 0, 0};
@@ -135,10 +135,21 @@ reply_one(struct ck_http_ctx *c, const char *name, int status)
 	if ((r = ck_store_managed_list(c->st, &f, on_row, &l, &err)) < 0) {
 		ck_buf_release(&l.b);
 		ck_http_problem_err(c, r, &err);
-		return;
+		return -1;
 	}
 	ck_buf_addc(&l.b, '\n');
-	ck_http_reply_buf(c, status, "application/json", &l.b);
+	*b = l.b;
+	return 0;
+}
+
+/* Sends name's row with status (200, 201). */
+static void
+reply_one(struct ck_http_ctx *c, const char *name, int status)
+{
+	struct ck_buf b;
+
+	if (one_json(c, name, &b) == 0)
+		ck_http_reply_buf(c, status, "application/json", &b);
 }
 
 static void
@@ -162,6 +173,7 @@ ck_api_managed_create(struct ck_http_ctx *c)
 {
 	struct ck_api_manage_body mb;
 	struct ck_err err = {0};
+	struct ck_buf row;
 	json_t *j = NULL;
 	int r;
 
@@ -183,9 +195,13 @@ ck_api_managed_create(struct ck_http_ctx *c)
 		body_problem(c, r, &err);
 		goto out;
 	}
-	ck_renew_scheduler_wake();
-	set_location(c, mb.s.name);
-	reply_one(c, mb.s.name, 201);
+	/* The row as added (pending), read before the scheduler is woken
+	 * and may have issued already. */
+	if (one_json(c, mb.s.name, &row) == 0) {
+		ck_renew_scheduler_wake();
+		set_location(c, mb.s.name);
+		ck_http_reply_buf(c, 201, "application/json", &row);
+	}
 out:
 	ck_api_manage_body_release(&mb);
 	json_decref(j);
