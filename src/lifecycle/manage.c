@@ -408,8 +408,12 @@ ck_manage_renew_now(struct ck_store *st, const char *name, bool force,
 	}
 	if ((r = ck_store_begin(st, err)) != 0)
 		return r;
+	/* forced: the issuer's renewal window is not asked (ari_checked) */
 	if ((r = ck_store_managed_schedule(
 	         st, name, now, NULL, -1, NULL, err)) == 0 &&
+	    (!force ||
+	        (r = ck_store_managed_window(
+	             st, name, o.renew_at, now, now, err)) == 0) &&
 	    (r = ck_store_job_put(st, "renew", name, now, err)) == 0 &&
 	    (r = ck_store_event_add(st, actor, "manage.renew", name,
 	         force ? "forced" : "due", err)) == 0)

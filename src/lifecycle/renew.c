@@ -46,6 +46,8 @@
  * passed) is refused: accepting it would renew again at once, the loop
  * that sent other tools into millions of requests. */
 #define MIN_USEFUL 300
+/* How often an issuer's renewal window (RFC 9773) is asked for at most. */
+#define ARI_POLL 86400
 
 int64_t
 ck_renew_time(int64_t not_before, int64_t not_after, int renew_frac,
@@ -82,7 +84,10 @@ struct work {
 	char *key_out, *cert_out, *chain_out, *last_alert;
 	int days, renew_frac, failures;
 	int64_t renew_before, cert_id, renew_at_old, not_after_old;
+	int64_t ari_checked;
 	bool reuse_key;
+	bool ari; /* its issuer offers renewal information (RFC 9773) */
+	bool ari_wait; /* the issuer's window says: not yet */
 	struct ck_buf old_key_sealed;
 	/* the attempt */
 	struct ck_buf key_pem; /* secret */
@@ -149,6 +154,7 @@ take_row(void *ctx, const struct ck_managed_row *m)
 	w->cert_id = m->cert_id;
 	w->renew_at_old = m->renew_at;
 	w->not_after_old = m->not_after;
+	w->ari_checked = m->ari_checked;
 	if (m->key != NULL)
 		ck_buf_add(&w->old_key_sealed, m->key, m->key_len);
 	return 0;
@@ -240,9 +246,14 @@ on_recorded(void *arg, struct ck_store *st, const struct ck_enroll_res *res,
 	    w->renew_before, rnd01());
 	ck_cert_free(c);
 	w->new_cert_id = res->cert_id;
+	/* An issuer with renewal information is asked again within a day:
+	 * its window may move earlier (a mass revocation). */
+	int64_t next = w->renew_at;
+	if (w->ari && next > ck_now() + ARI_POLL)
+		next = ck_now() + ARI_POLL;
 	if ((r = ck_store_managed_issued(st, w->name, res->cert_id,
-	         (const uint8_t *)w->sealed.p, w->sealed.len, w->renew_at,
-	         w->renew_at, err)) != 0 ||
+	         (const uint8_t *)w->sealed.p, w->sealed.len, w->renew_at, next,
+	         err)) != 0 ||
 	    (r = ck_store_job_done(st, w->job_id, err)) != 0)
 		return r;
 	if (w->last_alert != NULL && w->last_alert[0] != '\0')
@@ -703,6 +714,51 @@ chain_rows(void *ctx, const struct ck_cert_row *row)
 	return 0;
 }
 
+/*
+ * RFC 9773: the issuer's suggested window decides when to renew. Asked
+ * before a scheduled renewal (not an explicit one, and not twice within a
+ * minute): when a random point of the window is still ahead, the renewal
+ * waits for it (asking again at the Retry-After) and nothing is issued.
+ * No window (none offered, or the issuer unreachable) leaves the rule.
+ */
+static void
+ask_window(struct ck_renewer *rw, struct work *w, struct issuer_state *is,
+    const struct ck_issuer_ops *ops, int64_t now)
+{
+	struct ck_renewal_window win = {0};
+	struct ck_buf old = CK_BUF_INIT;
+	struct ck_err e2 = {0};
+	int64_t t, next;
+
+	if (rw->only != NULL || w->cert_id == 0 || w->ari_checked > now - 60 ||
+	    ck_store_cert_get(rw->st, w->cert_id, old_der, &old, NULL) != 0)
+		goto out;
+	if (ops->renewal_info(
+	        &is->def, (const uint8_t *)old.p, old.len, &win, &e2) != 0 ||
+	    win.end <= win.start)
+		goto out;
+	t = win.start + (int64_t)(rnd01() * (double)(win.end - win.start));
+	if (t <= now)
+		goto out; /* inside the window: renew now */
+	next = t;
+	if (win.retry_after > now && win.retry_after < next)
+		next = win.retry_after;
+	if (next > now + ARI_POLL)
+		next = now + ARI_POLL;
+	if (ck_store_begin(rw->st, &e2) == 0) {
+		if (ck_store_managed_window(
+		        rw->st, w->name, t, next, now, &e2) == 0 &&
+		    ck_store_job_done(rw->st, w->job_id, &e2) == 0 &&
+		    ck_store_commit(rw->st, &e2) == 0)
+			w->ari_wait = true;
+		else
+			ck_store_rollback(rw->st);
+	}
+out:
+	free(win.explanation_url);
+	ck_buf_release(&old);
+}
+
 /* One certificate from an upstream connector, checked, then recorded. */
 static void
 issue_upstream(
@@ -722,6 +778,18 @@ issue_upstream(
 		    (strncmp(sans[i], "DNS:", 4) == 0 ||
 		        strncmp(sans[i], "IP:", 3) == 0))
 			sans[i] = c + 1;
+	}
+	if (ops->renewal_info != NULL) {
+		struct ck_issuer_caps caps = {0};
+		if (ops->caps != NULL)
+			ops->caps(&is->def, &caps);
+		w->ari = caps.renewal_info;
+		ask_window(rw, w, is, ops, now);
+		if (w->ari_wait) {
+			free(sans);
+			free(copy);
+			return;
+		}
 	}
 	if (w->cert_id > 0)
 		(void)ck_store_cert_get(
@@ -820,6 +888,10 @@ settle(struct ck_renewer *rw, struct claimed *c, struct issuer_state *iss,
 
 		if (!w->found || w->deferred)
 			continue;
+		if (w->ari_wait) {
+			stats->deferred++;
+			continue;
+		}
 		if (w->code != 0) {
 			stats->failed++;
 			r = fail_one(rw, w, &iss[w->iss], now, err);
@@ -937,7 +1009,8 @@ run_batch(struct ck_renewer *rw, int64_t now, const uint8_t *mk,
 		r = settle(rw, &c, *iss, *n_iss, now, stats, err);
 	for (size_t i = 0; i < c.n; i++) {
 		struct work *w = &c.w[i];
-		if (w->found && !w->deferred && rw->progress != NULL)
+		if (w->found && !w->deferred && !w->ari_wait &&
+		    rw->progress != NULL)
 			rw->progress(
 			    rw->progress_ctx, w->name, w->code, &w->err);
 	}
