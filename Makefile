@@ -39,7 +39,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*/*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BIN := $(B)/certkeep
 
-.PHONY: all debug asan test unit integration run bench bench-serve bench-scan fuzz format format-check bootstrap clean man
+.PHONY: all debug asan test unit integration run bench bench-serve bench-scan bench-renew fuzz format format-check bootstrap clean man
 all: $(BIN)
 
 $(B)/%.o: %.c
@@ -136,6 +136,11 @@ bench: all
 	$(MAKE) -C bench B=$(abspath $(B))
 	CERTKEEP=$(abspath $(BIN)) bash bench/serve.sh
 	CERTKEEP=$(abspath $(BIN)) bash bench/scan.sh
+	CERTKEEP=$(abspath $(BIN)) bash bench/renew.sh
+
+bench-renew: all
+	$(MAKE) -C bench B=$(abspath $(B)) build
+	CERTKEEP=$(abspath $(BIN)) bash bench/renew.sh
 
 bench-scan: all
 	CERTKEEP=$(abspath $(BIN)) bash bench/scan.sh
