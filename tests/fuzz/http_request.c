@@ -2,8 +2,9 @@
  * libFuzzer harness for what the server reads from a request before any
  * handler: the method and path through the router (against the real
  * route table), the query string decoded as evhttp does, and a JSON body
- * through the REST decoder with the issue endpoint's fields. Input: the
- * first line is "METHOD PATH", the rest is the body.
+ * through the REST decoder with the issue endpoint's fields, then with
+ * the issuer, managed-certificate and move fields into their decoders.
+ * Input: the first line is "METHOD PATH", the rest is the body.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +21,32 @@
 #include "http/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The bodies of /api/v1/issuers, /api/v1/managed and .../move. */
+static void
+body_decoders(const uint8_t *b, size_t len)
+{
+	struct ck_api_manage_body mb;
+	struct ck_issuer_def d;
+	struct ck_api_move mv;
+	struct ck_err err;
+	json_t *j;
+
+	if (ck_api_json_parse(b, len, ck_api_issuer_fields, &j, &err) == 0) {
+		(void)ck_api_issuer_decode(j, &d, &err);
+		ck_issuer_def_release(&d);
+		json_decref(j);
+	}
+	if (ck_api_json_parse(b, len, ck_api_manage_fields, &j, &err) == 0) {
+		(void)ck_api_manage_decode(j, &mb, &err);
+		ck_api_manage_body_release(&mb);
+		json_decref(j);
+	}
+	if (ck_api_json_parse(b, len, ck_api_move_fields, &j, &err) == 0) {
+		(void)ck_api_move_decode(j, &mv, &err);
+		json_decref(j);
+	}
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -53,8 +80,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    routes, n, ck_http_method_parse(l), sp + 1, &m, &err);
 	}
 	free(l);
-	if (nl != NULL &&
-	    ck_api_json_parse(nl + 1, size - line - 1, known, &j, &err) == 0)
+	if (nl == NULL)
+		return 0;
+	if (ck_api_json_parse(nl + 1, size - line - 1, known, &j, &err) == 0)
 		json_decref(j);
+	body_decoders(nl + 1, size - line - 1);
 	return 0;
 }
