@@ -19,7 +19,7 @@ check_after_failure() { # DB-URL
 }
 
 # 1. SQLite's page limit.
-db="sqlite:$T/capped.db?max_pages=80"
+db="sqlite:$T/capped.db?max_pages=95"
 expect_status 4 ck --db "$db" import -r -q --batch 20 "$src"
 expect_grep "import stopped: store: .*database or disk is full" err
 expect_grep "batch in progress was rolled back" err
@@ -30,7 +30,7 @@ expect_eq "$(ck --db "sqlite:$T/capped.db" list --json | jq length)" "$total" "a
 
 # 2. A real full filesystem (needs root and tmpfs; skipped otherwise).
 mkdir small
-if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=500k tmpfs small 2>/dev/null; then
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=640k tmpfs small 2>/dev/null; then
 	trap 'umount "$T/small" 2>/dev/null || true; rm -rf "$T"' EXIT
 	expect_status 4 ck --db "sqlite:$T/small/inv.db" import -r -q --batch 20 "$src"
 	expect_grep "database or disk is full" err
