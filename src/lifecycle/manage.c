@@ -32,6 +32,28 @@ key_type_ok(const char *t)
 	return false;
 }
 
+/* For a local issuer, the profile must take the key type (else every
+ * renewal would fail with it). */
+static int
+profile_takes(const char *profile, const char *key_type, struct ck_err *err)
+{
+	const struct ck_profile *p = ck_profile_find(profile);
+	char kind[16] = "rsa", curve[16] = "";
+	int bits = 0;
+
+	if (p == NULL)
+		return 0; /* checked elsewhere */
+	if (strncmp(key_type, "ec-p", 4) == 0) {
+		strcpy(kind, "ec");
+		bits = atoi(key_type + 4);
+		snprintf(curve, sizeof(curve), "P-%d", bits);
+	} else if (strcmp(key_type, "ed25519") == 0)
+		strcpy(kind, "ed25519");
+	else
+		bits = atoi(key_type + 4);
+	return ck_profile_check_key(p, kind, bits, curve, err);
+}
+
 static bool
 name_ok(const char *s)
 {
@@ -180,6 +202,12 @@ ck_manage_add(struct ck_store *st, const struct ck_manage_spec *s,
 	    strcmp(ii.type, "local") == 0)
 		return ck_err_set(
 		    err, CK_E_INVAL, "unknown profile '%s'", s->profile);
+	if (strcmp(ii.type, "local") == 0 &&
+	    (r = profile_takes(s->profile ? s->profile
+	             : ii.profile[0]      ? ii.profile
+	                                  : "tls-server",
+	         s->key_type ? s->key_type : "ec-p256", err)) != 0)
+		return r;
 	for (size_t i = 0; i < s->n_sans; i++)
 		if ((r = add_san(&sans, s->sans[i], err)) != 0)
 			goto out;
@@ -547,6 +575,11 @@ ck_manage_move(struct ck_store *st, const struct ck_managed_filter *f,
 	if (issuer != NULL &&
 	    (r = ck_store_issuer_list(st, issuer, issuer_info, &ii, err)) != 0)
 		return r;
+	if (key_type != NULL && issuer != NULL &&
+	    strcmp(ii.type, "local") == 0 &&
+	    (r = profile_takes(ii.profile[0] ? ii.profile : "tls-server",
+	         key_type, err)) != 0)
+		return r;
 	if (per_second <= 0)
 		per_second = 10;
 	if ((r = ck_store_managed_list(st, f, collect_name, &mc, err)) != 0)
@@ -636,7 +669,8 @@ ck_managed_row_json(const struct ck_managed_row *m, struct ck_buf *out)
 	kv_time(out, &first, "renew_at", m->renew_at);
 	kv_time(out, &first, "next_action", m->next_action);
 	ck_json_kv_bool(out, &first, "files_current",
-	    m->cert_id == 0 || m->written_cert_id == m->cert_id);
+	    m->cert_id == 0 || m->written_cert_id == m->cert_id ||
+	        (!m->key_out[0] && !m->cert_out[0] && !m->chain_out[0]));
 	ck_json_kv_int(out, &first, "failures", m->failures);
 	ck_json_kv_str(out, &first, "last_error", m->last_error);
 	ck_json_kv_str(out, &first, "last_alert", m->last_alert);

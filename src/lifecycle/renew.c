@@ -475,9 +475,10 @@ write_files(struct work *w, size_t n)
 				pf[i].w->new_cert_id = -pf[i].w->new_cert_id;
 		}
 	}
-	for (i = 0; i < npf; i++) {
+	for (i = 0; i < npf; i++)
 		if (i == 0 || !same_folder(pf[i].path, pf[i - 1].path))
 			sync_folder_of(pf[i].path, false);
+	for (i = 0; i < npf; i++) {
 		free(pf[i].path);
 		free(pf[i].tmp);
 	}
@@ -523,17 +524,52 @@ failure_severity(const struct work *w, int64_t now)
 	return "info";
 }
 
+/*
+ * Alerts are raised inside the transaction that records their state, so
+ * they wait here (per thread) and go to rw->alert once it committed: the
+ * callback may use the store, and an alert whose state was rolled back is
+ * not sent.
+ */
+struct held_alert {
+	char *kind, *severity, *subject, *owner, *state, *text;
+};
+static _Thread_local struct held_alert *held;
+static _Thread_local size_t n_held;
+
 static void
 raise(struct ck_renewer *rw, const char *kind, const char *severity,
     const char *subject, const char *owner, const char *state, const char *text)
 {
-	struct ck_renew_alert a = {
-	    kind, severity, subject, owner ? owner : "", state, text};
-
 	ck_log(
 	    CK_LOG_WARN, "alert %s %s: %s: %s", kind, severity, subject, text);
-	if (rw->alert != NULL)
-		rw->alert(rw->alert_ctx, &a);
+	if (rw->alert == NULL)
+		return;
+	held = ck_realloc(held, (n_held + 1) * sizeof(*held));
+	held[n_held++] = (struct held_alert){ck_strdup(kind),
+	    ck_strdup(severity), ck_strdup(subject),
+	    ck_strdup(owner ? owner : ""), ck_strdup(state), ck_strdup(text)};
+}
+
+/* Sends (committed) or drops the held alerts. */
+static void
+release_alerts(struct ck_renewer *rw, bool send)
+{
+	for (size_t i = 0; i < n_held; i++) {
+		struct held_alert *h = &held[i];
+		struct ck_renew_alert a = {h->kind, h->severity, h->subject,
+		    h->owner, h->state, h->text};
+		if (send)
+			rw->alert(rw->alert_ctx, &a);
+		free(h->kind);
+		free(h->severity);
+		free(h->subject);
+		free(h->owner);
+		free(h->state);
+		free(h->text);
+	}
+	free(held);
+	held = NULL;
+	n_held = 0;
 }
 
 struct issuer_state {
@@ -920,6 +956,7 @@ settle(struct ck_renewer *rw, struct claimed *c, struct issuer_state *iss,
 		r = ck_store_commit(rw->st, err);
 	if (r != 0)
 		ck_store_rollback(rw->st);
+	release_alerts(rw, r == 0);
 	return r;
 }
 

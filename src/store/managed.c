@@ -279,9 +279,10 @@ ck_store_managed_list(struct ck_store *st, const struct ck_managed_filter *f,
 	    "SELECT %s FROM managed m LEFT JOIN certificates c ON c.id = "
 	    "m.cert_id WHERE (?1 IS NULL OR m.name = ?1) AND (?2 IS NULL OR "
 	    "m.issuer = ?2) AND (?3 IS NULL OR m.state = ?3) AND (?4 IS NULL "
-	    "OR m.owner = ?4) AND (?5 IS NULL OR ',' || m.tags || ',' LIKE "
-	    "'%%,' || ?5 || ',%%') AND (?6 IS NULL OR ',' || m.sans || ',' "
-	    "LIKE '%%:' || ?6 || ',%%' OR m.cn = ?6) AND m.id > ?7 AND (?9 = "
+	    "OR m.owner = ?4) AND (?5 IS NULL OR instr(',' || m.tags || ',', "
+	    "',' || ?5 || ',') > 0) AND (?6 IS NULL OR instr(',' || m.sans "
+	    "|| ',', ':' || ?6 || ',') > 0 OR m.cn = ?6) AND m.id > ?7 AND (?9 "
+	    "= "
 	    "0 OR (m.cert_id IS NOT NULL AND COALESCE(m.written_cert_id, 0) "
 	    "!= m.cert_id AND m.state != 'retired' AND (m.key_out != '' OR "
 	    "m.cert_out != '' OR m.chain_out != ''))) ORDER BY m.id LIMIT ?8",

@@ -112,8 +112,8 @@ struct ck_csr {
 int ck_x509_csr_parse(const uint8_t *der, size_t der_len, struct ck_csr **out,
     struct ck_err *err);
 /* True when the certificate and the request carry the same public key. */
-bool ck_x509_same_key(const uint8_t *cert, size_t cert_len, const uint8_t *csr,
-    size_t csr_len);
+bool ck_x509_same_key(
+    const uint8_t *cert, size_t cert_len, const uint8_t *csr, size_t csr_len);
 void ck_csr_free(struct ck_csr *c);
 
 /* ---- ingest ---- */

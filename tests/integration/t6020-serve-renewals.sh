@@ -6,7 +6,8 @@
 # 127.0.0.1) as JSON, with its owner; the expiry rule alerts once for an
 # imported certificate that expires in 5 days (after SIGHUP the channels
 # are reloaded and nothing is sent again); a digest channel holds its
-# alert for its digest; a revocation and a certificate stuck behind a
+# alert for its digest; a channel that is down gets its alert retried
+# later through the job queue; a revocation and a certificate stuck behind a
 # lease nobody releases are alerted too.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
@@ -37,7 +38,14 @@ HOOK=$!
 trap 'st=$?; stop_serve; kill $HOOK 2>/dev/null || true; rm -rf "$T"; exit $st' EXIT
 for _ in $(seq 1 100); do [ -s hook/port ] && break; sleep 0.1; done
 HP=$(cat hook/port)
+CLOSED=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >certkeep.conf <<CONF
+[notify.pager]
+type = webhook
+url = http://127.0.0.1:$CLOSED/down
+format = slack
+kinds = renewal_failed
+
 [notify.ops]
 type = webhook
 url = http://127.0.0.1:$HP/ops
@@ -79,6 +87,12 @@ expect_eq "$(ck manage show web | jq -r .state)" active "web state"
 wait_for ops 'map(select(.kind == "renewal_failed" and .subject == "lost" and .owner == "team-x")) | length >= 1' \
 	"no renewal_failed alert for lost with its owner"
 expect_eq "$(ck manage show lost | jq -r .state)" pending "lost state"
+# the pager channel is down: its alert waits in the queue for a retry
+ck manage jobs --json >jobs.json
+jq -e '[.[] | select(.kind == "notify" and (.subject | startswith("pager\n")))] | length == 1' jobs.json >/dev/null ||
+	{ cat jobs.json >&2; fail "no notify retry queued for the pager channel"; }
+jq -e '[.[] | select(.kind == "notify")][0].run_at > (now | todate)' jobs.json >/dev/null ||
+	fail "notify retry not in the future"
 ck manage jobs --json | jq -r '.[] | select(.subject == "lost") | .last_error' | grep -q "CA offline" ||
 	fail "lost job without its error"
 

@@ -59,8 +59,8 @@ claim(const char *owner, int64_t now, int64_t limit)
 	int n = 0;
 
 	cr_assert_eq(ck_store_begin(st, &err), 0);
-	cr_assert_eq(ck_store_job_claim(st, "renew", NULL, owner, now, 60, limit,
-	                 count_job, &n, &err),
+	cr_assert_eq(ck_store_job_claim(st, "renew", NULL, owner, now, 60,
+	                 limit, count_job, &n, &err),
 	    0, "%s", err.msg);
 	cr_assert_eq(ck_store_commit(st, &err), 0);
 	return n;
