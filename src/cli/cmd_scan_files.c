@@ -165,6 +165,8 @@ files_json(const struct ck_fs_result *r, struct ck_buf *o)
 	ck_json_kv_int(o, &f, "symlink_dirs", r->symlink_dirs);
 	ck_buf_addc(o, '}');
 	ck_json_kv_bool(o, &first, "limit_reached", r->limit_reached);
+	ck_json_kv_int(o, &first, "scan_id", r->scan_id);
+	ck_json_kv_int(o, &first, "changes", r->changes);
 
 	ck_json_sep(o, &first);
 	ck_buf_adds(o, "\"certificate_list\":[");
@@ -293,13 +295,15 @@ files_table(const struct ck_fs_result *r, struct ck_buf *o)
 	ck_buf_printf(o,
 	    "scanned %lld files: %lld certificates (%lld new, %lld known), "
 	    "%lld private keys (%lld matched, %lld unmatched, %lld "
-	    "encrypted, %lld exposed), %lld unreadable, %lld skipped%s\n",
+	    "encrypted, %lld exposed), %lld unreadable, %lld skipped%s; "
+	    "scan %lld, %lld changes since the last scan of these paths\n",
 	    (long long)r->files, (long long)r->certs, (long long)r->certs_new,
 	    (long long)r->certs_known, (long long)r->keys,
 	    (long long)r->keys_matched, (long long)r->keys_unmatched,
 	    (long long)r->keys_encrypted, (long long)r->keys_exposed,
 	    (long long)(r->unreadable + r->bad_parts), (long long)skipped,
-	    r->limit_reached ? " (stopped at --max-files)" : "");
+	    r->limit_reached ? " (stopped at --max-files)" : "",
+	    (long long)r->scan_id, (long long)r->changes);
 }
 
 int

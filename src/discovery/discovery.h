@@ -199,6 +199,8 @@ struct ck_fs_result {
 	int64_t bad_parts; /* certificate material that could not be read */
 	int64_t too_big, other_fs, special, symlink_dirs;
 	bool limit_reached; /* --max-files stopped the walk */
+	int64_t scan_id; /* the scan record (kind "files", scope the paths) */
+	int64_t changes; /* against the previous scan of the same paths */
 	struct ck_fs_cert *cert_v;
 	size_t n_cert, cap_cert;
 	struct ck_fs_key *key_v;

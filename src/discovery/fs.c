@@ -175,6 +175,79 @@ commit(struct scan *s, bool last)
 }
 
 static int
+on_change(void *ctx, const struct ck_scan_change *c)
+{
+	struct scan *s = ctx;
+	char detail[160];
+	int r;
+
+	s->res->changes++;
+	if (strcmp(c->change, "new") == 0)
+		return 0;
+	snprintf(detail, sizeof(detail), "certificate %lld -> %lld",
+	    (long long)c->old_cert, (long long)c->new_cert);
+	if ((r = ck_store_event_add(s->st, s->actor ? s->actor : "discovery",
+	         c->change[0] == 'e' ? "scan.expiry" : "scan.change", c->place,
+	         detail, s->err)) != 0)
+		return r;
+	return 0;
+}
+
+/*
+ * The scan record: every certificate found, by place ("path#n", the n-th
+ * certificate of the file, so that a bundle's members are told apart),
+ * and the difference from the previous scan of the same paths as events
+ * (a certificate replaced in a file, a file gone, one expired or expiring
+ * within 30 days). In the final transaction, with the summary event.
+ */
+static int
+record_scan(struct scan *s)
+{
+	struct ck_fs_result *res = s->res;
+	struct ck_buf place = CK_BUF_INIT, counts = CK_BUF_INIT;
+	const char *prev = NULL;
+	int r, nth = 0;
+
+	if (!s->in_tx) {
+		if ((r = ck_store_begin(s->st, s->err)) != 0)
+			return store_fail(s, r);
+		s->in_tx = true;
+	}
+	if ((r = ck_store_scan_begin(s->st, "files", s->scope,
+	         s->actor ? s->actor : "discovery", s->now, &res->scan_id,
+	         s->err)) != 0)
+		goto fail;
+	for (size_t i = 0; i < res->n_cert; i++) {
+		const struct ck_fs_cert *fc = &res->cert_v[i];
+		nth = prev != NULL && strcmp(prev, fc->path) == 0 ? nth + 1 : 1;
+		prev = fc->path;
+		ck_buf_reset(&place);
+		ck_buf_printf(&place, "%s#%d", fc->path, nth);
+		if ((r = ck_store_scan_result(s->st, res->scan_id, place.p,
+		         fc->id, "ok", s->err)) != 0)
+			goto fail;
+	}
+	ck_buf_printf(&counts,
+	    "{\"files\":%lld,\"certificates\":%lld,\"new\":%lld,"
+	    "\"keys\":%lld,\"exposed\":%lld,\"unreadable\":%lld}",
+	    (long long)res->files, (long long)res->certs,
+	    (long long)res->certs_new, (long long)res->keys,
+	    (long long)res->keys_exposed, (long long)res->unreadable);
+	if ((r = ck_store_scan_finish(
+	         s->st, res->scan_id, ck_now(), counts.p, s->err)) != 0 ||
+	    (r = ck_store_scan_diff(s->st, res->scan_id, "files", s->scope,
+	         ck_now(), 30 * 86400, on_change, s, s->err)) != 0)
+		goto fail;
+	ck_buf_release(&place);
+	ck_buf_release(&counts);
+	return 0;
+fail:
+	ck_buf_release(&place);
+	ck_buf_release(&counts);
+	return store_fail(s, r);
+}
+
+static int
 put_cert(struct scan *s, const struct ck_item *it)
 {
 	struct ck_fs_result *res = s->res;
@@ -647,7 +720,8 @@ ck_fs_scan(struct ck_store *st, const char *const *paths, size_t n_paths,
 		walk(&s, paths[i]);
 	if (!s.store_error) {
 		match_keys(&s);
-		commit(&s, true);
+		if (record_scan(&s) == 0)
+			commit(&s, true);
 	}
 	r = s.store_error;
 	ck_buf_release(&scope);

@@ -152,4 +152,25 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=1m tmpfs fsroot/mnt 2>/dev/null;
 else
 	echo "note: other-filesystem part skipped (not root or mount not permitted)"
 fi
+
+# Scan records and what changed: a second scan of the same paths after a
+# certificate was replaced in a file and another file removed.
+mkdir diffroot
+mkroot droot "Diff Root"
+mkcert d1 droot 90 "/CN=d1.example.test"
+mkcert d2 droot 90 "/CN=d2.example.test"
+mkcert d3 droot 90 "/CN=d3.example.test"
+cp d1.pem diffroot/site.pem
+cp d2.pem diffroot/other.pem
+expect_status 0 ck scan files --json diffroot
+first=$(jq .scan_id out)
+[ "$first" -gt 0 ] || fail "no scan record"
+cp d3.pem diffroot/site.pem
+rm diffroot/other.pem
+expect_status 0 ck scan files --json diffroot
+expect_eq "$(jq .scan_id out)" $((first + 1)) "second scan record"
+expect_eq "$(jq .changes out)" 2 "changes: one replaced, one gone"
+ck audit list --json >events.json
+expect_eq "$(jq '[.[] | select(.action == "scan.change" and (.object | endswith("/diffroot/site.pem#1")))] | length' events.json)" 1 "replaced event"
+expect_eq "$(jq '[.[] | select(.action == "scan.change" and (.object | endswith("/diffroot/other.pem#1")) and (.detail | endswith("-> 0")))] | length' events.json)" 1 "gone event"
 echo "t5200 ok"
