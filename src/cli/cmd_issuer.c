@@ -11,6 +11,7 @@
 
 #include "base/clock.h"
 #include "base/mem.h"
+#include "issuer/acme.h"
 #include "lifecycle/managed.h"
 
 static void
@@ -33,6 +34,7 @@ usage(FILE *f)
 	    "       certkeep issuer list [--json]\n"
 	    "       certkeep issuer show NAME [--json]\n"
 	    "       certkeep issuer remove NAME\n"
+	    "       certkeep issuer rollover NAME\n"
 	    "\n"
 	    "Issuer connectors: where managed certificates come from.\n"
 	    "\n"
@@ -322,6 +324,45 @@ cmd_remove(struct ck_cli *cli, int argc, char **argv)
 	return rc;
 }
 
+/* ACME key rollover (RFC 8555 7.3.5): a new account key, sealed. */
+static int
+cmd_rollover(struct ck_cli *cli, int argc, char **argv)
+{
+	struct ck_issuer_def d = {0};
+	struct ck_store *st = NULL;
+	struct ck_err err = {0};
+	int r, rc;
+
+	if (argc != 2 || argv[1][0] == '-') {
+		usage(stderr);
+		return CK_EXIT_USAGE;
+	}
+	if ((rc = cli_open_store(cli, &st)) != CK_EXIT_OK)
+		return rc;
+	if ((r = ck_issuer_load(st, argv[1], NULL, &d, &err)) != 0) {
+		rc = cli_fail(r, &err, argv[1]);
+		goto out;
+	}
+	if (strcmp(d.type, "acme") != 0 || d.account_key_pem.len == 0) {
+		fprintf(stderr,
+		    "certkeep: %s: only an ACME issuer with an account has a "
+		    "key to roll over\n",
+		    argv[1]);
+		rc = CK_EXIT_USAGE;
+		goto out;
+	}
+	if ((r = ck_acme_key_rollover(&d, &err)) != 0 ||
+	    (r = ck_issuer_save_account(st, &d, NULL, &err)) != 0) {
+		rc = cli_fail(r, &err, argv[1]);
+		goto out;
+	}
+	printf("issuer %s: account key replaced\n", argv[1]);
+out:
+	ck_issuer_def_release(&d);
+	ck_store_free(st);
+	return rc;
+}
+
 int
 ck_cmd_issuer(struct ck_cli *cli, int argc, char **argv)
 {
@@ -338,6 +379,8 @@ ck_cmd_issuer(struct ck_cli *cli, int argc, char **argv)
 		return cmd_list(cli, argc - 1, argv + 1, true);
 	if (strcmp(argv[1], "remove") == 0)
 		return cmd_remove(cli, argc - 1, argv + 1);
+	if (strcmp(argv[1], "rollover") == 0)
+		return cmd_rollover(cli, argc - 1, argv + 1);
 	fprintf(stderr, "certkeep issuer: unknown subcommand '%s'\n", argv[1]);
 	usage(stderr);
 	return CK_EXIT_USAGE;

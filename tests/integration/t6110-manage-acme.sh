@@ -5,7 +5,8 @@
 # acme` with EAB; `certkeep manage add` issues with http-01 (built-in
 # responder), files verify against pebble's roots with `openssl verify`;
 # `manage renew --force` twice gives a new certificate and key each time
-# (the account is made once and reused); a dns-01 issuer (hook posting to
+# (the account is made once and reused); the account key rolls over
+# and still issues; a dns-01 issuer (hook posting to
 # challtestsrv) and a tls-alpn-01 issuer issue too; `manage retire
 # --revoke` revokes through ACME and pebble's management API says so.
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -111,6 +112,16 @@ for _ in 1 2; do
 done
 expect_eq "$(ck manage show www | jq .issued_count)" 3 "issuances of www"
 expect_eq "$(ck issuer show pebble | jq -r .account_url)" "$acct" "account reused"
+
+# key rollover: the same account, a new sealed key that issues
+sealed() { sqlite3 inv.db "SELECT hex(secrets) FROM issuers WHERE name = 'pebble'"; }
+before=$(sealed)
+expect_status 0 ck issuer rollover pebble
+[ "$(sealed)" != "$before" ] || fail "account key not replaced"
+expect_eq "$(ck issuer show pebble | jq -r .account_url)" "$acct" "account after rollover"
+expect_status 0 ck manage renew www --force
+verify www DNS:www.example.test
+expect_status 2 ck issuer rollover noeab
 
 # dns-01 through a hook, for a wildcard
 cat >dns-hook.sh <<EOF
