@@ -44,6 +44,8 @@ static const struct {
     {"issuer", ck_cmd_issuer, "issuer connectors: built-in CA or ACME"},
     {"manage", ck_cmd_manage,
         "managed certificates: renewed before they expire"},
+    {"deploy", ck_cmd_deploy,
+        "deployment targets: what each holds, drift (deploy status)"},
     {"scan", ck_cmd_scan,
         "find certificates and keys: scan files, scan ssh (scan net soon)"},
 };

@@ -56,6 +56,11 @@ int ck_cmd_issuer(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_manage(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_notify(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_scan(struct ck_cli *cli, int argc, char **argv);
+int ck_cmd_deploy(struct ck_cli *cli, int argc, char **argv);
+/* `certkeep manage target` and `manage deploy` (argv[0] "target",
+ * "deploy"), dispatched by `certkeep manage`. */
+int cli_manage_target(struct ck_cli *cli, int argc, char **argv);
+int cli_manage_deploy(struct ck_cli *cli, int argc, char **argv);
 /* `certkeep scan files` and `certkeep scan ssh` (argv[0] "files", "ssh"). */
 int cli_scan_files(struct ck_cli *cli, int argc, char **argv);
 int cli_scan_ssh(struct ck_cli *cli, int argc, char **argv);

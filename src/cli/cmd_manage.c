@@ -44,6 +44,9 @@ usage(FILE *f)
 	    "T] [--san NAME]\n"
 	    "       certkeep manage run [--max N] [--batch N] [--json]\n"
 	    "       certkeep manage jobs [--json]\n"
+	    "       certkeep manage target add|list|remove NAME ... "
+	    "(see manage target --help)\n"
+	    "       certkeep manage deploy NAME [--target ID] [--force]\n"
 	    "\n"
 	    "Managed certificates are renewed before they expire, through "
 	    "their issuer\n"
@@ -621,7 +624,8 @@ ck_cmd_manage(struct ck_cli *cli, int argc, char **argv)
 		int (*fn)(struct ck_cli *, int, char **);
 	} subs[] = {{"add", cmd_add}, {"renew", cmd_renew},
 	    {"retire", cmd_retire}, {"adopt", cmd_adopt}, {"move", cmd_move},
-	    {"run", cmd_run}, {"jobs", cmd_jobs}};
+	    {"run", cmd_run}, {"jobs", cmd_jobs}, {"target", cli_manage_target},
+	    {"deploy", cli_manage_deploy}};
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {

@@ -214,4 +214,58 @@ int ck_store_expiring(struct ck_store *st, int64_t from, int64_t until,
     int (*cb)(void *ctx, const struct ck_expiring_row *r), void *ctx,
     struct ck_err *err);
 
+/* ---- deployment targets ---- */
+
+/* A deployment target (migration 013). Strings are borrowed for the
+ * callback that receives the row. */
+struct ck_target_row {
+	int64_t id;
+	const char *managed; /* the managed certificate's name */
+	const char *kind; /* file, pkcs12, command */
+	const char *config; /* JSON of the target's settings */
+	int64_t deployed_cert_id; /* what it holds; 0: never deployed */
+	const char *state; /* new, deploying, deployed, failed, rolled_back */
+	const char *last_result; /* one line */
+	const char *last_output; /* reload or command output, bounded */
+	int64_t last_attempt, created;
+	const char *actor;
+	/* read along: the managed certificate's current certificate (0 and
+	 * NULL without one) and the SHA-256 (hex) of both */
+	int64_t current_cert_id;
+	const char *current_sha256, *deployed_sha256;
+};
+typedef int (*ck_target_row_cb)(void *ctx, const struct ck_target_row *t);
+
+/* Adds a target to r->managed (inside a transaction); *id gets its id.
+ * CK_E_NOTFOUND when no such managed certificate is. */
+int ck_store_target_add(struct ck_store *st, const struct ck_target_row *r,
+    int64_t *id, struct ck_err *err);
+/* The targets of managed (NULL: of every managed certificate) by managed
+ * name, then id; to cb. */
+int ck_store_target_list(struct ck_store *st, const char *managed,
+    ck_target_row_cb cb, void *ctx, struct ck_err *err);
+/* Removes target id of managed (inside a transaction). CK_E_NOTFOUND. */
+int ck_store_target_remove(
+    struct ck_store *st, const char *managed, int64_t id, struct ck_err *err);
+/*
+ * Records an attempt on target id (inside a transaction): state,
+ * last_result, last_output (NULL: unchanged), last_attempt = at, and
+ * deployed_cert_id when it is >= 0 (0 stores "never deployed").
+ */
+int ck_store_target_set(struct ck_store *st, int64_t id,
+    int64_t deployed_cert_id, const char *state, const char *last_result,
+    const char *last_output, int64_t at, struct ck_err *err);
+/* How many targets managed has. */
+int ck_store_target_count(
+    struct ck_store *st, const char *managed, int64_t *n, struct ck_err *err);
+/*
+ * What the newest finished scan that looked at place (a scan_results
+ * place: "ip:port", "ip:port/sni", "path#1") found there: *found, and
+ * when found the leaf's id (0: nothing served), its SHA-256 hex in
+ * sha256 ("" when none), the scan's start time and status word.
+ */
+int ck_store_place_seen(struct ck_store *st, const char *place, bool *found,
+    int64_t *cert_id, char sha256[65], int64_t *seen, char status[32],
+    struct ck_err *err);
+
 #endif

@@ -48,12 +48,15 @@ ck_x509_first(const uint8_t *data, size_t len, enum ck_item_kind kind,
 	    err, CK_E_INVAL, "no %s in the input", ck_item_kind_name(kind));
 }
 
-int
-ck_x509_pkcs12_make(const uint8_t *cert, size_t cert_len,
-    const uint8_t *key_pem, size_t key_len, const uint8_t *chain_pem,
-    size_t chain_len, const char *password, const char *friendly,
-    struct ck_buf *out, struct ck_err *err)
+static int
+pkcs12_make(const uint8_t *cert, size_t cert_len, const uint8_t *key_pem,
+    size_t key_len, const uint8_t *chain_pem, size_t chain_len,
+    const char *password, const char *friendly, bool legacy, struct ck_buf *out,
+    struct ck_err *err)
 {
+	int pbe =
+	    legacy ? NID_pbe_WithSHA1And3_Key_TripleDES_CBC : NID_aes_256_cbc;
+	const EVP_MD *mac = legacy ? EVP_sha1() : EVP_sha256();
 	const unsigned char *p = cert;
 	X509 *x = d2i_X509(NULL, &p, (long)cert_len);
 	BIO *kb = BIO_new_mem_buf(key_pem, (int)key_len);
@@ -76,11 +79,11 @@ ck_x509_pkcs12_make(const uint8_t *cert, size_t cert_len,
 		sk_X509_push(ca, c);
 	}
 	ERR_clear_error(); /* the end of the chain reads as an error */
-	p12 = PKCS12_create_ex(password, friendly, pk, x, ca, NID_aes_256_cbc,
-	    NID_aes_256_cbc, PKCS12_DEFAULT_ITER, -1, 0, NULL, NULL);
+	p12 = PKCS12_create_ex(password, friendly, pk, x, ca, pbe, pbe,
+	    PKCS12_DEFAULT_ITER, -1, 0, NULL, NULL);
 	if (p12 == NULL ||
-	    PKCS12_set_mac(p12, password, -1, NULL, 0, PKCS12_DEFAULT_ITER,
-	        EVP_sha256()) != 1 ||
+	    PKCS12_set_mac(
+	        p12, password, -1, NULL, 0, PKCS12_DEFAULT_ITER, mac) != 1 ||
 	    (n = i2d_PKCS12(p12, &der)) <= 0) {
 		r = ssl_err(err, CK_E_CRYPTO, "pkcs12");
 		goto out;
@@ -96,6 +99,26 @@ out:
 	BIO_free(kb);
 	BIO_free(cb);
 	return r;
+}
+
+int
+ck_x509_pkcs12_make(const uint8_t *cert, size_t cert_len,
+    const uint8_t *key_pem, size_t key_len, const uint8_t *chain_pem,
+    size_t chain_len, const char *password, const char *friendly,
+    struct ck_buf *out, struct ck_err *err)
+{
+	return pkcs12_make(cert, cert_len, key_pem, key_len, chain_pem,
+	    chain_len, password, friendly, false, out, err);
+}
+
+int
+ck_x509_pkcs12_make_legacy(const uint8_t *cert, size_t cert_len,
+    const uint8_t *key_pem, size_t key_len, const uint8_t *chain_pem,
+    size_t chain_len, const char *password, const char *friendly,
+    struct ck_buf *out, struct ck_err *err)
+{
+	return pkcs12_make(cert, cert_len, key_pem, key_len, chain_pem,
+	    chain_len, password, friendly, true, out, err);
 }
 
 /* "YYYYMMDDHHMMSSZ" (DER GeneralizedTime, no fractions) to epoch. */

@@ -219,6 +219,16 @@ int ck_x509_pkcs12_make(const uint8_t *cert, size_t cert_len,
     const uint8_t *key_pem, size_t key_len, const uint8_t *chain_pem,
     size_t chain_len, const char *password, const char *friendly,
     struct ck_buf *out, struct ck_err *err);
+/*
+ * The same bundle for readers that predate PKCS#12 with PBES2 (Java
+ * before 8u301, Windows before Server 2016): keys and certificates under
+ * pbeWithSHA1And3-KeyTripleDES-CBC and a SHA-1 MAC. Weaker; only when
+ * asked for. Needs no legacy provider in OpenSSL 3.
+ */
+int ck_x509_pkcs12_make_legacy(const uint8_t *cert, size_t cert_len,
+    const uint8_t *key_pem, size_t key_len, const uint8_t *chain_pem,
+    size_t chain_len, const char *password, const char *friendly,
+    struct ck_buf *out, struct ck_err *err);
 
 /* thisUpdate and nextUpdate (0 when absent) of the first answer in a DER
  * OCSPResponse, for HTTP caching headers (RFC 5019). CK_E_PARSE when it is
