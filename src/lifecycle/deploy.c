@@ -630,6 +630,12 @@ ck_deploy_managed(struct ck_store *st, const uint8_t *mk, const char *name,
 			deploy_one(st, &m, t, &c, now, &oc);
 			ck_target_conf_release(&c);
 		}
+		/* a deployer killed midway left "deploying": say so */
+		if (strcmp(t->state, "deploying") == 0) {
+			size_t l = strlen(oc.result);
+			snprintf(oc.result + l, sizeof(oc.result) - l,
+			    " (after an interrupted attempt)");
+		}
 		if (strcmp(oc.state, "deployed") == 0)
 			stats->deployed++;
 		else if (strcmp(oc.state, "rolled_back") == 0)
