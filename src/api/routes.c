@@ -5,6 +5,7 @@
  * "plain": also on the plain HTTP listeners; "slow": the handler runs in a
  * job thread (it signs, makes keys or writes) so the worker goes on.
  */
+#include "acme/acme.h"
 #include "api/api.h"
 
 #define GET CK_HTTP_GET
@@ -52,6 +53,21 @@ static const struct ck_route routes[] = {
     {POST, "/api/v1/managed/{name}/renew", ck_api_managed_renew, CK_ACCESS_OPERATOR, false, false},
     {POST, "/api/v1/managed/{name}/retire", ck_api_managed_retire, CK_ACCESS_OPERATOR, false, true},
     {GET, "/api/v1/jobs", ck_api_jobs_list, CK_ACCESS_AUDITOR, false, false},
+    /* ACME (src/acme): public to the router, each POST authenticates by
+     * its JWS; challenge, finalize and revoke-cert validate, sign or
+     * revoke, so they run in job threads. */
+    {GET, "/acme/{ca}/directory", ck_acme_directory, CK_ACCESS_PUBLIC, false, false},
+    {GET, "/acme/{ca}/new-nonce", ck_acme_new_nonce, CK_ACCESS_PUBLIC, false, false},
+    {POST, "/acme/{ca}/new-account", ck_acme_new_account, CK_ACCESS_PUBLIC, false, false},
+    {POST, "/acme/{ca}/account/{id}", ck_acme_account, CK_ACCESS_PUBLIC, false, false},
+    {POST, "/acme/{ca}/key-change", ck_acme_key_change, CK_ACCESS_PUBLIC, false, false},
+    {POST, "/acme/{ca}/new-order", ck_acme_new_order, CK_ACCESS_PUBLIC, false, false},
+    {POST, "/acme/{ca}/order/{id}", ck_acme_order, CK_ACCESS_PUBLIC, false, false},
+    {POST, "/acme/{ca}/order/{id}/finalize", ck_acme_finalize, CK_ACCESS_PUBLIC, false, true},
+    {POST, "/acme/{ca}/authz/{id}", ck_acme_authz, CK_ACCESS_PUBLIC, false, false},
+    {POST, "/acme/{ca}/chall/{id}", ck_acme_challenge, CK_ACCESS_PUBLIC, false, true},
+    {POST, "/acme/{ca}/cert/{id}", ck_acme_certificate, CK_ACCESS_PUBLIC, false, false},
+    {POST, "/acme/{ca}/revoke-cert", ck_acme_revoke, CK_ACCESS_PUBLIC, false, true},
 };
 /* clang-format on */
 

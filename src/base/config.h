@@ -80,6 +80,26 @@
 	    "the listen queue")                                               \
 	X(DRAIN_TIMEOUT, "limits", "drain_timeout", "CERTKEEP_DRAIN_TIMEOUT", \
 	    "10s", 'd', "on SIGTERM, how long requests in flight may finish") \
+	X(ACME_HTTP01_PORT, "acme", "http01_port",                            \
+	    "CERTKEEP_ACME_HTTP01_PORT", "80", 'i',                           \
+	    "port the ACME server's http-01 validation connects to (80 "      \
+	    "by RFC 8555; another for tests)")                                \
+	X(ACME_TLSALPN_PORT, "acme", "tlsalpn_port",                          \
+	    "CERTKEEP_ACME_TLSALPN_PORT", "443", 'i',                         \
+	    "port the ACME server's tls-alpn-01 validation connects to "      \
+	    "(443 by RFC 8737; another for tests)")                           \
+	X(ACME_RESOLVER, "acme", "resolver", "CERTKEEP_ACME_RESOLVER",        \
+	    "system", 's',                                                    \
+	    "how ACME validation resolves names: system (getaddrinfo), or "   \
+	    "static:ADDR to send every name to ADDR (tests)")                 \
+	X(ACME_EAB_REQUIRED, "acme", "eab_required",                          \
+	    "CERTKEEP_ACME_EAB_REQUIRED", "", 's',                            \
+	    "CAs (comma-separated, * for all) whose ACME accounts need an "   \
+	    "External Account Binding key from `certkeep acme eab create`")   \
+	X(ACME_TOS, "acme", "terms_of_service", "CERTKEEP_ACME_TOS", "", 's', \
+	    "termsOfService URL in the ACME directory's meta; empty: none")   \
+	X(ACME_WEBSITE, "acme", "website", "CERTKEEP_ACME_WEBSITE", "", 's',  \
+	    "website URL in the ACME directory's meta; empty: none")          \
 	X(LOG_LEVEL, "log", "level", "CERTKEEP_LOG_LEVEL", "info", 's',       \
 	    "debug, info, warn or error")                                     \
 	X(LOG_TO, "log", "to", "CERTKEEP_LOG_TO", "stderr", 's',              \

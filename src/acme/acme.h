@@ -1,0 +1,27 @@
+/*
+ * The ACME server (RFC 8555, RFC 8737): a front door per built-in CA at
+ * /acme/<ca>/. It turns JWS-signed requests into store rows, enroll and
+ * revoke calls, and answers with the RFC's objects and problem documents.
+ * Requests authenticate by JWS, not by bearer token, so every route here
+ * is public to the router. Validation of challenges runs in the server's
+ * job threads (the challenge route is slow), never in a worker's loop.
+ */
+#ifndef CK_ACME_H
+#define CK_ACME_H
+
+#include "http/http.h"
+
+void ck_acme_directory(struct ck_http_ctx *c);
+void ck_acme_new_nonce(struct ck_http_ctx *c);
+void ck_acme_new_account(struct ck_http_ctx *c);
+void ck_acme_account(struct ck_http_ctx *c);
+void ck_acme_key_change(struct ck_http_ctx *c);
+void ck_acme_new_order(struct ck_http_ctx *c);
+void ck_acme_order(struct ck_http_ctx *c);
+void ck_acme_finalize(struct ck_http_ctx *c);
+void ck_acme_authz(struct ck_http_ctx *c);
+void ck_acme_challenge(struct ck_http_ctx *c);
+void ck_acme_certificate(struct ck_http_ctx *c);
+void ck_acme_revoke(struct ck_http_ctx *c);
+
+#endif

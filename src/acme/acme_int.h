@@ -1,0 +1,142 @@
+/*
+ * Shared by the files of src/acme/ only: problems, the JWS decoder and
+ * checker (pure, no store: unit-tested and fuzzed), and the request
+ * context every handler builds first.
+ */
+#ifndef CK_ACME_INT_H
+#define CK_ACME_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "acme/acme.h"
+#include "base/buf.h"
+#include "store/acme.h"
+#include "x509/jose.h"
+
+/* Largest JWS body taken; the largest real one is a finalize with an
+ * RSA-8192 CSR, well under this. */
+#define ACME_MAX_BODY 65536
+#define ACME_NONCE_TTL 3600
+#define ACME_ORDER_TTL (7 * 86400)
+#define ACME_MAX_IDENTIFIERS 100
+
+/* A problem document (RFC 8555 section 6.7): type is the part after
+ * "urn:ietf:params:acme:error:". */
+struct acme_prob {
+	int status;
+	const char *type;
+	char detail[256];
+};
+
+/* Sets p to the RFC's status for type; returns -1 for `return` chains. */
+int acme_prob(struct acme_prob *p, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A decoded (not yet checked) flattened JWS. */
+struct acme_jws {
+	json_t *hdr; /* protected header */
+	const char *alg, *nonce, *url, *kid; /* borrowed from hdr */
+	json_t *jwk; /* borrowed from hdr, or NULL */
+	json_t *payload; /* NULL for POST-as-GET */
+	struct ck_buf input; /* signing input: protected "." payload */
+	struct ck_buf sig;
+};
+void acme_jws_release(struct acme_jws *j);
+
+/*
+ * Decodes a flattened JWS (RFC 7515 7.2.2) as RFC 8555 section 6.2 wants
+ * it: members protected, payload, signature only; protected header with
+ * alg in RS256/ES256/ES384/EdDSA, nonce, url and exactly one of jwk, kid;
+ * payload empty (POST-as-GET) or a JSON object. -1 with p filled when it
+ * is not that; j is then released.
+ */
+int acme_jws_decode(
+    const uint8_t *body, size_t len, struct acme_jws *j, struct acme_prob *p);
+
+/* Checks url against the request's and the signature with k. */
+int acme_jws_check(const struct acme_jws *j, const char *url,
+    const struct ck_jwk *k, struct acme_prob *p);
+
+/*
+ * Checks an External Account Binding (RFC 8555 7.3.4): eab is the
+ * flattened JWS from newAccount's payload, url the newAccount URL, jwk
+ * the outer key. On success kid gets the EAB key id; verifying the MAC
+ * needs the key, so the caller passes a lookup.
+ */
+int acme_eab_check(const json_t *eab, const char *url, const struct ck_jwk *jwk,
+    int (*key)(void *arg, const char *kid, struct ck_buf *hmac), void *arg,
+    char kid[64], struct acme_prob *p);
+
+/* ---- request context (wire.c) ---- */
+
+struct acme_req {
+	struct ck_http_ctx *c;
+	struct ck_store *st;
+	const char *ca;
+	char base[512]; /* https://host/acme/<ca> */
+	char url[1024]; /* this request's URL */
+	char up[720]; /* Link rel="up" of the answer, "" for none */
+	struct acme_jws jws;
+	struct ck_jwk *key; /* the key that signed (owned) */
+	struct ck_acme_account acct; /* when signed by kid, or found */
+	bool has_acct;
+};
+
+/* Fills base/url and checks the CA exists; on failure answers. */
+int acme_req_init(struct acme_req *r, struct ck_http_ctx *c);
+/*
+ * Reads, decodes and checks the JWS of a POST: content type, nonce
+ * (used up), url, key (jwk or kid; kid loads r->acct, which must be
+ * valid), signature. want_jwk: 1 the route takes jwk (newAccount), 0
+ * kid, -1 either (revokeCert). On failure answers and returns -1.
+ */
+int acme_req_post(struct acme_req *r, int want_jwk);
+void acme_req_release(struct acme_req *r);
+
+/* Answers: every answer carries a fresh Replay-Nonce and Link index. */
+void acme_reply_json(
+    struct acme_req *r, int status, json_t *body, const char *location);
+void acme_reply_prob(struct acme_req *r, const struct acme_prob *p);
+void acme_reply_raw(struct acme_req *r, int status, const char *ctype,
+    const void *body, size_t len);
+/* A problem answered from outside a request context (no CA yet). */
+void acme_answer_prob(struct ck_http_ctx *c, const struct acme_prob *p);
+/* Adds the Replay-Nonce and Link headers to c's answer. */
+void acme_headers(struct ck_http_ctx *c, const char *base, const char *up);
+
+/* The problem JSON object of p (new reference). */
+json_t *acme_prob_json(const struct acme_prob *p);
+
+/* ---- accounts (account.c) ---- */
+/* Whether ca's [acme] eab_required names it (or is "*"). */
+bool acme_eab_required(const struct ck_config *cfg, const char *ca);
+/* The account object of a. */
+json_t *acme_account_json(struct acme_req *r, const struct ck_acme_account *a);
+
+/* ---- objects (order.c) ---- */
+/* JSON of an order / authorization as the RFC shows them. */
+json_t *acme_order_json(
+    struct acme_req *r, const struct ck_acme_order *o, int64_t now);
+json_t *acme_authz_json(struct acme_req *r, const struct ck_acme_authz *a);
+json_t *acme_chall_json(struct acme_req *r, const struct ck_acme_chall *ch);
+/* After a challenge ends: the authorization and the order move on. */
+int acme_authz_settle(
+    struct ck_store *st, int64_t authz_id, bool valid, struct ck_err *err);
+
+/* ---- validation (validate.c) ---- */
+struct acme_validate_cfg {
+	int http01_port;
+	const char *resolver; /* "system" or "static:ADDR" */
+	int timeout_ms;
+};
+/* Runs the http-01 check for name; 0 when the key authorization came
+ * back, else -1 with p (type connection / incorrectResponse / dns).
+ * Blocks for up to timeout_ms. */
+int acme_validate_http01(const struct acme_validate_cfg *cfg, const char *name,
+    const char *token, const char *keyauth, struct acme_prob *p);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * The store's tables for the ACME server (migration 014): accounts, EAB
+ * keys, orders, authorizations, challenges and nonces. Part of the
+ * store's one interface, in its own header because only src/acme and its
+ * command use it. Writes happen inside a transaction. Rows are copied
+ * into the caller's structs: fixed fields are bounded arrays, the few
+ * unbounded ones are owned strings freed by the row's _release.
+ */
+#ifndef CK_STORE_ACME_H
+#define CK_STORE_ACME_H
+
+#include "base/buf.h"
+#include "store/store.h"
+
+#define CK_ACME_STATUS_MAX 16
+
+struct ck_acme_account {
+	int64_t id;
+	char ca[128];
+	char thumbprint[48];
+	char status[CK_ACME_STATUS_MAX];
+	char eab_kid[64]; /* "" for none */
+	char *jwk; /* owned: canonical JWK JSON */
+	char *contact; /* owned: JSON array of URIs */
+	int64_t created_at;
+};
+void ck_acme_account_release(struct ck_acme_account *a);
+
+/* Adds an account; *id gets its row. CK_E_EXISTS when the key has one
+ * on this CA already. */
+int ck_store_acme_account_add(struct ck_store *st, const char *ca,
+    const char *thumbprint, const char *jwk, const char *contact,
+    const char *eab_kid, int64_t now, int64_t *id, struct ck_err *err);
+/* The account of a key on ca, or CK_E_NOTFOUND. a is the caller's to
+ * release on success. */
+int ck_store_acme_account_by_key(struct ck_store *st, const char *ca,
+    const char *thumbprint, struct ck_acme_account *a, struct ck_err *err);
+int ck_store_acme_account_get(struct ck_store *st, int64_t id,
+    struct ck_acme_account *a, struct ck_err *err);
+/* Sets status and/or contact (NULL: unchanged). */
+int ck_store_acme_account_update(struct ck_store *st, int64_t id,
+    const char *status, const char *contact, struct ck_err *err);
+
+/* ---- EAB keys ---- */
+int ck_store_acme_eab_add(struct ck_store *st, const char *kid, const char *ca,
+    const uint8_t *sealed, size_t len, int64_t now, struct ck_err *err);
+/* The sealed key of kid on ca into sealed; *account_id the account bound
+ * to it (0: none). CK_E_NOTFOUND when there is no such kid for ca. */
+int ck_store_acme_eab_get(struct ck_store *st, const char *kid, const char *ca,
+    struct ck_buf *sealed, int64_t *account_id, struct ck_err *err);
+/* Binds kid to an account; CK_E_EXISTS when it is bound already. */
+int ck_store_acme_eab_bind(struct ck_store *st, const char *kid,
+    int64_t account_id, struct ck_err *err);
+
+/* ---- orders ---- */
+struct ck_acme_order {
+	int64_t id, account_id;
+	char status[CK_ACME_STATUS_MAX];
+	char *identifiers; /* owned: JSON array */
+	char *error; /* owned: problem JSON, or NULL */
+	char *replaces; /* owned, or NULL */
+	int64_t expires, not_before, not_after;
+	int64_t cert_id; /* 0: none yet */
+};
+void ck_acme_order_release(struct ck_acme_order *o);
+
+int ck_store_acme_order_add(struct ck_store *st, const struct ck_acme_order *o,
+    int64_t now, int64_t *id, struct ck_err *err);
+int ck_store_acme_order_get(struct ck_store *st, int64_t id,
+    struct ck_acme_order *o, struct ck_err *err);
+/* Sets status; cert_id when not 0; error when not NULL. */
+int ck_store_acme_order_set(struct ck_store *st, int64_t id, const char *status,
+    int64_t cert_id, const char *error, struct ck_err *err);
+/* The account whose order got certificate cert_id (CK_E_NOTFOUND: none). */
+int ck_store_acme_cert_account(struct ck_store *st, int64_t cert_id,
+    int64_t *account_id, struct ck_err *err);
+
+/* ---- authorizations ---- */
+struct ck_acme_authz {
+	int64_t id, order_id, account_id;
+	char type[8]; /* dns, ip */
+	char value[256];
+	bool wildcard;
+	char status[CK_ACME_STATUS_MAX];
+	int64_t expires;
+};
+typedef int (*ck_acme_authz_cb)(void *ctx, const struct ck_acme_authz *a);
+
+int ck_store_acme_authz_add(struct ck_store *st, const struct ck_acme_authz *a,
+    int64_t *id, struct ck_err *err);
+int ck_store_acme_authz_get(struct ck_store *st, int64_t id,
+    struct ck_acme_authz *a, struct ck_err *err);
+/* The authorizations of an order, in the order they were added. */
+int ck_store_acme_authz_list(struct ck_store *st, int64_t order_id,
+    ck_acme_authz_cb cb, void *ctx, struct ck_err *err);
+int ck_store_acme_authz_set(
+    struct ck_store *st, int64_t id, const char *status, struct ck_err *err);
+
+/* ---- challenges ---- */
+struct ck_acme_chall {
+	int64_t id, authz_id;
+	char type[16]; /* http-01, dns-01, tls-alpn-01 */
+	char token[64];
+	char status[CK_ACME_STATUS_MAX];
+	int64_t validated;
+	char error[1024]; /* problem JSON, "" for none */
+};
+typedef int (*ck_acme_chall_cb)(void *ctx, const struct ck_acme_chall *c);
+
+int ck_store_acme_chall_add(struct ck_store *st, int64_t authz_id,
+    const char *type, const char *token, int64_t *id, struct ck_err *err);
+int ck_store_acme_chall_get(struct ck_store *st, int64_t id,
+    struct ck_acme_chall *c, struct ck_err *err);
+int ck_store_acme_chall_list(struct ck_store *st, int64_t authz_id,
+    ck_acme_chall_cb cb, void *ctx, struct ck_err *err);
+/* Sets status, validated (0: unchanged) and error (NULL: unchanged). */
+int ck_store_acme_chall_set(struct ck_store *st, int64_t id, const char *status,
+    int64_t validated, const char *error, struct ck_err *err);
+
+/* ---- nonces ---- */
+/* Records a fresh nonce (and now and then drops expired ones). */
+int ck_store_acme_nonce_add(struct ck_store *st, const char *nonce,
+    int64_t expires, int64_t now, struct ck_err *err);
+/* Uses a nonce up: 0 when it was there and not expired (it is gone
+ * now), CK_E_NOTFOUND when not. */
+int ck_store_acme_nonce_take(
+    struct ck_store *st, const char *nonce, int64_t now, struct ck_err *err);
+
+#endif
