@@ -57,6 +57,7 @@ int ck_cmd_manage(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_notify(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_scan(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_deploy(struct ck_cli *cli, int argc, char **argv);
+int ck_cmd_acme(struct ck_cli *cli, int argc, char **argv);
 /* `certkeep manage target` and `manage deploy` (argv[0] "target",
  * "deploy"), dispatched by `certkeep manage`. */
 int cli_manage_target(struct ck_cli *cli, int argc, char **argv);

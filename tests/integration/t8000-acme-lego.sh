@@ -15,6 +15,8 @@ free_port() {
 }
 H01=$(free_port)
 export CERTKEEP_ACME_HTTP01_PORT=$H01 CERTKEEP_ACME_RESOLVER=static:127.0.0.1
+# a second CA whose accounts need an External Account Binding
+export CERTKEEP_ACME_EAB_REQUIRED=eabca
 # No proxy and no system resolver for any of this: all on loopback.
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 export no_proxy='*'
@@ -91,6 +93,38 @@ TOKEN=$(ck token create --role admin --name admin 2>/dev/null)
 curl -sf --cacert "$ROOT" -H "Authorization: Bearer $TOKEN" "$URL/api/v1/events?limit=100" >"$T/ev.json"
 jq -e '[.items[].action] | (index("acme.account") != null) and (index("acme.order") != null)' \
 	"$T/ev.json" >/dev/null || { cat "$T/ev.json"; fail "audit events"; }
+
+# External Account Binding: refused without, accepted with a key from
+# `certkeep acme eab create`, which works for one account only
+ck ca init eabca --parent certkeep-root >"$T/cainit.log" 2>&1 || { cat "$T/cainit.log"; fail "ca init eabca"; }
+EDIR="$URL/acme/eabca/directory"
+curl -sf --cacert "$ROOT" "$EDIR" | jq -e '.meta.externalAccountRequired == true' >/dev/null ||
+	fail "eabca directory does not require EAB"
+ck acme eab create --ca eabca --json >"$T/eab.json" || fail "eab create"
+KID=$(jq -r .kid "$T/eab.json"); HMAC=$(jq -r .hmac "$T/eab.json")
+ck acme eab create --ca nope >/dev/null 2>&1 && fail "eab key for an unknown CA"
+RAWHEX=$(printf '%s=' "$HMAC" | tr '_-' '/+' | base64 -d | od -An -tx1 | tr -d ' \n')
+expect_eq "${#RAWHEX}" 64 "EAB key length"
+[ "$(sqlite3 "$T/inv.db" "select count(*) from acme_eab_keys where kid = '$KID'")" = 1 ] || fail "EAB key not stored"
+# the database files' bytes hold the sealed key (found) but not the key
+cat "$T/inv.db"* | od -An -tx1 | tr -d ' \n' >"$T/db.hex"
+SEALED=$(sqlite3 "$T/inv.db" "select lower(hex(hmac_sealed)) from acme_eab_keys where kid = '$KID'")
+grep -q "$SEALED" "$T/db.hex" || fail "sealed EAB key not found in the database bytes"
+grep -q "$RAWHEX" "$T/db.hex" && fail "EAB key in clear in the database"
+elego() {
+	p=$1; shift
+	LEGO_CA_CERTIFICATES="$ROOT" timeout 120 lego --server "$EDIR" --accept-tos \
+		--email eab@example.test --path "$p" --key-type ec256 \
+		--domains e.example.test --http --http.port "127.0.0.1:$H01" "$@" >"$T/elego.log" 2>&1
+}
+elego "$T/elego1" run && fail "account without EAB accepted"
+expect_grep "External Account Binding" "$T/elego.log"
+elego "$T/elego2" --eab --kid "$KID" --hmac "$HMAC" run || { cat "$T/elego.log"; fail "lego with EAB"; }
+openssl verify -CAfile "$ROOT" -untrusted "$T/int.pem" \
+	-untrusted "$T/elego2/certificates/e.example.test.issuer.crt" \
+	"$T/elego2/certificates/e.example.test.crt" >/dev/null || fail "EAB certificate does not verify"
+elego "$T/elego3" --eab --kid "$KID" --hmac "$HMAC" run && fail "EAB key used twice"
+expect_grep "unauthorized" "$T/elego.log"
 
 stop_serve
 echo "ok t8000-acme-lego"

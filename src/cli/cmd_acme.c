@@ -1,0 +1,147 @@
+/*
+ * certkeep acme: the ACME server's offline side. For now External Account
+ * Binding keys: `acme eab create --ca CA` makes a key id and an HMAC key,
+ * prints both once, and keeps the key sealed under the master key (the
+ * database alone does not give it away).
+ */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/mem.h"
+#include "ca/ca.h"
+#include "store/acme.h"
+#include "x509/jose.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: certkeep acme eab create --ca CA [--master-key F] "
+	    "[--json]\n"
+	    "\n"
+	    "External Account Binding keys for the ACME server of a built-in "
+	    "CA.\n"
+	    "create prints the key id (kid) and the base64url HMAC key once; "
+	    "give both\n"
+	    "to one ACME client (lego --eab --kid K --hmac H, certbot "
+	    "--eab-kid K\n"
+	    "--eab-hmac-key H). A key binds the first account that uses it.\n"
+	    "Which CAs require one: [acme] eab_required in certkeep.conf.\n"
+	    "\n"
+	    "  --ca CA          the built-in CA whose ACME server takes the "
+	    "key\n"
+	    "  --master-key F   master key file (default "
+	    "$CERTKEEP_MASTER_KEY_FILE or\n"
+	    "                   ./var/master.key)\n"
+	    "  --json           {\"kid\": ..., \"hmac\": ...}\n");
+}
+
+static int
+noop_ca(void *ctx, const struct ck_ca_row *ca)
+{
+	(void)ctx;
+	(void)ca;
+	return 0;
+}
+
+static int
+eab_create(struct ck_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"ca", required_argument, NULL, 'c'},
+	    {"master-key", required_argument, NULL, 'm'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *ca = NULL, *mkpath = NULL;
+	struct ck_store *st = NULL;
+	struct ck_err err = {0};
+	struct ck_buf kid = CK_BUF_INIT, hmac = CK_BUF_INIT;
+	struct ck_buf sealed = CK_BUF_INIT;
+	uint8_t raw_kid[12], key[32], mk[CK_MASTER_KEY_LEN];
+	char aad[96];
+	bool json = false;
+	int c, r, rc = CK_EXIT_OK;
+
+	optind = 0; /* glibc: full re-initialisation */
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': ca = optarg; break;
+		case 'm': mkpath = optarg; break;
+		case 'j': json = true; break;
+		case 'h': usage(stdout); return CK_EXIT_OK;
+		default: usage(stderr); return CK_EXIT_USAGE;
+		}
+	}
+	if (ca == NULL || optind != argc) {
+		usage(stderr);
+		return CK_EXIT_USAGE;
+	}
+	if ((rc = cli_open_store(cli, &st)) != CK_EXIT_OK)
+		return rc;
+	if ((r = ck_store_ca_get(st, ca, noop_ca, NULL, &err)) != 0) {
+		rc = cli_fail(r, &err, ca);
+		goto out;
+	}
+	ck_random_bytes(raw_kid, sizeof(raw_kid));
+	ck_random_bytes(key, sizeof(key));
+	ck_buf_adds(&kid, "eab-");
+	ck_b64url_encode(raw_kid, sizeof(raw_kid), &kid);
+	ck_b64url_encode(key, sizeof(key), &hmac);
+	snprintf(aad, sizeof(aad), "acme-eab:%s", kid.p);
+	r = ck_master_key_load(ck_master_key_path(mkpath), true, mk, &err);
+	if (r == 0) {
+		r = ck_seal(mk, aad, key, sizeof(key), &sealed, &err);
+		ck_cleanse(mk, sizeof(mk));
+	}
+	if (r != 0) {
+		rc = cli_fail(r, &err, "master key");
+		goto out;
+	}
+	if ((r = ck_store_begin(st, &err)) == 0) {
+		r = ck_store_acme_eab_add(st, kid.p, ca, (uint8_t *)sealed.p,
+		    sealed.len, ck_now(), &err);
+		if (r == 0)
+			r = ck_store_event_add(
+			    st, "cli", "acme.eab.create", kid.p, ca, &err);
+		if (r == 0)
+			r = ck_store_commit(st, &err);
+		else
+			ck_store_rollback(st);
+	}
+	if (r != 0) {
+		rc = cli_fail(r, &err, "eab key");
+		goto out;
+	}
+	if (json)
+		printf("{\"kid\":\"%s\",\"hmac\":\"%s\"}\n", kid.p, hmac.p);
+	else
+		printf("kid: %s\nhmac: %s\n", kid.p, hmac.p);
+out:
+	ck_cleanse(key, sizeof(key));
+	ck_buf_release_secret(&hmac);
+	ck_buf_release(&kid);
+	ck_buf_release(&sealed);
+	ck_store_free(st);
+	return rc;
+}
+
+int
+ck_cmd_acme(struct ck_cli *cli, int argc, char **argv)
+{
+	if (argc >= 3 && strcmp(argv[1], "eab") == 0 &&
+	    strcmp(argv[2], "create") == 0)
+		return eab_create(cli, argc - 2, argv + 2);
+	if (argc >= 2 &&
+	    (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		usage(stdout);
+		return CK_EXIT_OK;
+	}
+	usage(stderr);
+	return CK_EXIT_USAGE;
+}
