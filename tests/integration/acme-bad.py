@@ -1,0 +1,233 @@
+#!/usr/bin/python3
+# A hand-made ACME client for t8020: each bad input of issue 8 sent to
+# certkeep's ACME server, which must answer with the RFC's problem type
+# (and a Replay-Nonce), then a good flow to show nothing was spoiled.
+# Uses Debian's python3-cryptography and python3-requests (certbot's).
+# usage: acme-bad.py DIRECTORY_URL ROOT_PEM HTTP01_PORT
+import base64
+import hashlib
+import http.server
+import json
+import sys
+import threading
+
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, utils
+from cryptography.x509.oid import NameOID
+
+DIR, ROOT, H01 = sys.argv[1], sys.argv[2], int(sys.argv[3])
+S = requests.Session()
+S.verify = ROOT
+S.trust_env = False  # no proxies: all on loopback
+D = S.get(DIR).json()
+BASE = DIR.rsplit("/", 1)[0]
+
+
+def b64(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+class Key:
+    def __init__(self):
+        self.k = ec.generate_private_key(ec.SECP256R1())
+        n = self.k.public_key().public_numbers()
+        self.jwk = {"crv": "P-256", "kty": "EC",
+                    "x": b64(n.x.to_bytes(32, "big")),
+                    "y": b64(n.y.to_bytes(32, "big"))}
+        canon = json.dumps(self.jwk, separators=(",", ":"), sort_keys=True)
+        self.thumb = b64(hashlib.sha256(canon.encode()).digest())
+        self.kid = None
+
+    def sign(self, data):
+        r, s = utils.decode_dss_signature(
+            self.k.sign(data, ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def nonce():
+    return S.head(D["newNonce"]).headers["Replay-Nonce"]
+
+
+def post(key, url, payload, nonce_=None, alg="ES256", sign_url=None,
+         raw=None, tamper=False, use_jwk=None, ctype="application/jose+json"):
+    prot = {"alg": alg, "nonce": nonce_ or nonce(), "url": sign_url or url}
+    if (use_jwk is None and key.kid is None) or use_jwk:
+        prot["jwk"] = key.jwk
+    else:
+        prot["kid"] = key.kid
+    p = b64(json.dumps(prot).encode())
+    if payload is None and raw is None:
+        pl = ""
+    else:
+        pl = b64(raw if raw is not None else json.dumps(payload).encode())
+    sig = key.sign(("%s.%s" % (p, pl)).encode())
+    if tamper:
+        sig = bytes([sig[0] ^ 1]) + sig[1:]
+    body = json.dumps({"protected": p, "payload": pl, "signature": b64(sig)})
+    return S.post(url, data=body, headers={"Content-Type": ctype})
+
+
+def expect(r, status, typ, what):
+    ok = r.status_code == status
+    if typ is not None:
+        ok = ok and r.headers.get("Content-Type", "").startswith(
+            "application/problem+json") and r.json().get("type") == \
+            "urn:ietf:params:acme:error:" + typ
+    if not ok:
+        sys.exit("FAIL: %s: got %d %s, want %d %s" %
+                 (what, r.status_code, r.text[:300], status, typ))
+    if "Replay-Nonce" not in r.headers:
+        sys.exit("FAIL: %s: no Replay-Nonce" % what)
+    print("ok   %-45s %d %s" % (what, r.status_code, typ or ""))
+    return r
+
+
+def new_account(key):
+    r = expect(post(key, D["newAccount"], {"termsOfServiceAgreed": True,
+               "contact": ["mailto:t@example.test"]}), 201, None, "newAccount")
+    key.kid = r.headers["Location"]
+    return r
+
+
+a, b = Key(), Key()
+expect(post(a, D["newAccount"], {"onlyReturnExisting": True}), 400,
+       "accountDoesNotExist", "onlyReturnExisting for a new key")
+new_account(a)
+new_account(b)
+expect(post(a, D["newAccount"], {}, use_jwk=True), 200, None,
+       "newAccount again: the existing account")
+
+# nonces
+n = nonce()
+expect(post(a, a.kid, None, nonce_=n), 200, None, "POST-as-GET account")
+expect(post(a, a.kid, None, nonce_=n), 400, "badNonce", "replayed nonce")
+expect(post(a, a.kid, None, nonce_="AAAAAAAAAAAAAAAAAAAAAAAA"), 400,
+       "badNonce", "nonce from nowhere")
+# the JWS itself
+expect(post(a, D["newOrder"], {"identifiers": []},
+            sign_url=D["newAccount"]), 403, "unauthorized", "url mismatch")
+ghost = Key()
+ghost.kid = BASE + "/account/99999"
+expect(post(ghost, D["newOrder"], {}), 400, "accountDoesNotExist",
+       "unknown kid")
+expect(post(a, D["newOrder"], {}, alg="RS256"), 400,
+       "badSignatureAlgorithm", "alg that does not suit the key")
+expect(post(a, D["newOrder"], {}, alg="none"), 400,
+       "badSignatureAlgorithm", "alg none")
+expect(post(a, D["newOrder"], {"identifiers": [{"type": "dns",
+       "value": "x.example.test"}]}, tamper=True), 400, "malformed",
+       "signature that does not verify")
+expect(post(a, D["newOrder"], None, raw=b"not json"), 400, "malformed",
+       "payload that is not JSON")
+expect(post(a, D["newOrder"], {"pad": "x" * 70000}), 400, "malformed",
+       "oversized payload")
+expect(post(a, D["newOrder"], {}, ctype="application/json"), 415,
+       "malformed", "wrong content type")
+expect(post(a, D["newOrder"], {}, use_jwk=True), 400, "malformed",
+       "newOrder signed with jwk, not kid")
+# identifiers
+for ident, typ in ((("dns", "*.w.example.test"), "rejectedIdentifier"),
+                   (("dns", "bad..example.test"), "rejectedIdentifier"),
+                   (("dns", "UPPER.example.test"), "rejectedIdentifier"),
+                   (("email", "a@example.test"), "unsupportedIdentifier")):
+    expect(post(a, D["newOrder"], {"identifiers": [
+        {"type": ident[0], "value": ident[1]}]}), 400, typ,
+        "identifier %s %s" % ident)
+
+# a good order; finalize before validation is refused
+r = expect(post(a, D["newOrder"], {"identifiers": [
+    {"type": "dns", "value": "bad.example.test"}]}), 201, None, "newOrder")
+order_url = r.headers["Location"]
+order = r.json()
+key = ec.generate_private_key(ec.SECP256R1())
+
+
+def csr(names):
+    return b64(x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.DNSName(n) for n in names]), critical=False)
+        .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+
+
+expect(post(a, order["finalize"], {"csr": csr(["bad.example.test"])}), 403,
+       "orderNotReady", "finalize before validation")
+authz = expect(post(a, order["authorizations"][0], None), 200, None,
+               "authorization").json()
+ch = [c for c in authz["challenges"] if c["type"] == "http-01"][0]
+expect(post(b, authz["challenges"][0]["url"], {}), 403, "unauthorized",
+       "challenge answered by another account")
+expect(post(b, order_url, None), 403, "unauthorized",
+       "order read by another account")
+st = expect(post(a, ch["url"], None), 200, None, "challenge POST-as-GET")
+if st.json()["status"] != "pending":
+    sys.exit("FAIL: challenge moved: %s" % st.text)
+
+
+# http-01 answered with the key authorization of the wrong key first
+class H(http.server.BaseHTTPRequestHandler):
+    answer = b""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(H.answer)
+
+    def log_message(self, *args):
+        pass
+
+
+srv = http.server.HTTPServer(("127.0.0.1", H01), H)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+H.answer = ("%s.%s" % (ch["token"], b.thumb)).encode()
+r = expect(post(a, ch["url"], {}), 200, None, "challenge with b's key auth")
+if r.json()["status"] != "invalid" or r.json()["error"]["type"] != \
+        "urn:ietf:params:acme:error:incorrectResponse":
+    sys.exit("FAIL: wrong key authorization not refused: %s" % r.text)
+o = expect(post(a, order_url, None), 200, None, "order after").json()
+if o["status"] != "invalid":
+    sys.exit("FAIL: order not invalid: %s" % o)
+
+# a second order, validated properly, with a CSR that names too much
+r = expect(post(a, D["newOrder"], {"identifiers": [
+    {"type": "dns", "value": "good.example.test"}]}), 201, None, "newOrder")
+order_url, order = r.headers["Location"], r.json()
+authz = expect(post(a, order["authorizations"][0], None), 200, None,
+               "authorization").json()
+ch = authz["challenges"][0]
+H.answer = ("%s.%s\n" % (ch["token"], a.thumb)).encode()
+r = expect(post(a, ch["url"], {}), 200, None, "challenge")
+if r.json()["status"] != "valid" or 'rel="up"' not in r.headers["Link"]:
+    sys.exit("FAIL: challenge not valid: %s %s" % (r.text, r.headers))
+srv.shutdown()
+expect(post(a, order["finalize"], {"csr": csr(["good.example.test",
+       "extra.example.test"])}), 400, "badCSR", "CSR with an extra name")
+expect(post(a, order["finalize"], {"csr": "AAAA"}), 400, "badCSR",
+       "CSR that is not one")
+r = expect(post(a, order["finalize"], {"csr": csr(["good.example.test"])}),
+           200, None, "finalize")
+if r.json()["status"] != "valid":
+    sys.exit("FAIL: order not valid: %s" % r.text)
+pem = expect(post(a, r.json()["certificate"], None), 200, None,
+             "certificate").text
+expect(post(b, r.json()["certificate"], None), 403, "unauthorized",
+       "certificate read by another account")
+open("acme-bad-cert.pem", "w").write(pem)
+der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(
+    serialization.Encoding.DER)
+expect(post(b, D["revokeCert"], {"certificate": b64(der)}), 403,
+       "unauthorized", "revokeCert by another account")
+expect(post(a, D["revokeCert"], {"certificate": b64(der), "reason": 7}),
+       400, "badRevocationReason", "revokeCert with reason 7")
+expect(post(a, D["revokeCert"], {"certificate": b64(der), "reason": 1}),
+       200, None, "revokeCert")
+expect(post(a, D["revokeCert"], {"certificate": b64(der)}), 400,
+       "alreadyRevoked", "revokeCert again")
+# deactivation ends the account
+expect(post(b, b.kid, {"status": "deactivated"}), 200, None, "deactivate")
+expect(post(b, D["newOrder"], {"identifiers": [
+    {"type": "dns", "value": "b.example.test"}]}), 403, "unauthorized",
+    "newOrder by a deactivated account")
+print("all bad inputs refused")

@@ -1,0 +1,46 @@
+# certkeep's ACME server refuses every bad input of RFC 8555 with the
+# RFC's problem type and changes nothing: replayed and unknown nonces, url
+# mismatch, unknown kid, algorithms that do not suit the key, signatures
+# that do not verify, payloads that are not JSON or too large, bad
+# identifiers, finalize before validation, a challenge answered with
+# another key's key authorization, a CSR with an extra name, other
+# accounts' resources, revocation by another account. The client is
+# tests/integration/acme-bad.py (Debian's python3-cryptography).
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+/usr/bin/python3 -c 'import cryptography, requests' 2>/dev/null ||
+	{ echo "SKIP: python3-cryptography or python3-requests missing"; exit 0; }
+free_port() {
+	while :; do
+		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000 ))
+		ss -ltn "sport = :$p" | grep -q LISTEN || { echo "$p"; return; }
+	done
+}
+H01=$(free_port)
+export CERTKEEP_ACME_HTTP01_PORT=$H01 CERTKEEP_ACME_RESOLVER=static:127.0.0.1
+. "$HERE/serve-lib.sh"
+start_serve
+curl -sf --cacert "$ROOT" "$PURL/ca/certkeep.pem" >"$T/int.pem" || fail "intermediate not served"
+cat "$T/int.pem" "$ROOT" >"$T/chain.pem"
+
+/usr/bin/python3 "$HERE/acme-bad.py" "$URL/acme/certkeep/directory" "$ROOT" "$H01" >"$T/bad.log" 2>&1 ||
+	{ cat "$T/bad.log"; tail -5 "$T/serve.log"; fail "acme-bad.py"; }
+expect_grep "all bad inputs refused" "$T/bad.log"
+grep -c "^ok " "$T/bad.log" | { read -r n; [ "$n" -ge 40 ] || fail "only $n checks ran"; }
+
+# nothing changed by the refusals: two accounts (one deactivated), three
+# orders (the invalid one, the valid one, none from bad requests), one
+# certificate, revoked for keyCompromise
+q() { sqlite3 "$T/inv.db" "$1"; }
+expect_eq "$(q "select group_concat(status) from (select status from acme_accounts order by id)")" \
+	"valid,deactivated" "accounts"
+expect_eq "$(q "select group_concat(status) from (select status from acme_orders order by id)")" \
+	"invalid,valid" "orders"
+expect_eq "$(q "select count(*) from acme_orders where cert_id is not null")" 1 "certificates"
+openssl verify -CAfile "$ROOT" -untrusted "$T/int.pem" "$T/acme-bad-cert.pem" >/dev/null ||
+	fail "certificate does not verify"
+openssl ocsp -issuer "$T/int.pem" -cert "$T/acme-bad-cert.pem" -url "$PURL/ocsp" -CAfile "$T/chain.pem" \
+	>"$T/o.txt" 2>&1 || { cat "$T/o.txt"; fail "ocsp"; }
+expect_grep "Reason: keyCompromise" "$T/o.txt"
+stop_serve
+echo "ok t8020-acme-bad-input"
