@@ -39,7 +39,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*/*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BIN := $(B)/certkeep
 
-.PHONY: all debug asan test unit integration run bench bench-serve bench-scan bench-renew fuzz format format-check bootstrap clean man
+.PHONY: all debug asan test unit integration run bench bench-serve bench-scan bench-renew bench-deploy fuzz format format-check bootstrap clean man
 all: $(BIN)
 
 $(B)/%.o: %.c
@@ -147,6 +147,9 @@ bench-scan: all
 
 bench-serve: all
 	CERTKEEP=$(abspath $(BIN)) bash bench/serve.sh
+
+bench-deploy: all
+	CERTKEEP=$(abspath $(BIN)) bash bench/deploy.sh
 
 FMT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
