@@ -159,6 +159,10 @@ name_string(const X509_NAME *name, BIO *bio)
 	if (X509_NAME_print_ex(bio, name, 0, flags) < 0)
 		return ck_strdup("");
 	n = BIO_get_mem_data(bio, &p);
+	/* An empty name (certbot's CSRs have one) leaves the BIO empty, with
+	 * no data pointer at all. */
+	if (n <= 0 || p == NULL)
+		return ck_strdup("");
 	return ck_strndup(p, (size_t)n);
 }
 

@@ -152,3 +152,25 @@ Test(csr, parse_refuses_garbage)
 	OPENSSL_free(der);
 	X509_REQ_free(req);
 }
+
+Test(csr, empty_subject_as_certbot_sends)
+{
+	/* certbot's requests name nothing but SANs: the subject is an empty
+	 * sequence, which once reached strndup as a NULL pointer */
+	X509_REQ *req = fx_req_new(
+	    pki.leaf_key, (const char *const[]){NULL}, "DNS:cb.example.test");
+	struct ck_err err = {0};
+	struct ck_csr *c;
+	size_t len;
+	unsigned char *der = req_der(req, &len);
+
+	cr_assert_eq(ck_x509_csr_parse(der, len, &c, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(c->subject, "");
+	cr_assert(c->cn == NULL || c->cn[0] == '\0');
+	cr_assert_eq(c->n_sans, 1);
+	cr_assert_str_eq(c->sans[0].value, "cb.example.test");
+	cr_assert(c->signature_ok);
+	ck_csr_free(c);
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+}
