@@ -285,3 +285,55 @@ out:
 	free(contact_s);
 	acme_req_release(&r);
 }
+
+void
+ck_acme_account_orders(struct ck_http_ctx *c)
+{
+	struct acme_req r;
+	struct acme_prob p;
+	struct ck_err err = {0};
+	int64_t ids[ACME_ORDERS_PAGE + 1], after = 0;
+	const char *cursor;
+	size_t n = 0;
+	json_t *o, *list;
+	char u[720], link[760];
+
+	if (acme_req_init(&r, c) != 0)
+		return;
+	if (acme_req_post(&r, 0) != 0)
+		goto out;
+	if (strtoll(ck_http_param(c, 1), NULL, 10) != r.acct.id) {
+		acme_prob(&p, "unauthorized", "not this key's account");
+		acme_reply_prob(&r, &p);
+		goto out;
+	}
+	/* RFC 8555 7.1.2.1: pages linked by rel="next". */
+	/* The cursor is a path segment, not a query: the JWS url must equal
+	 * the request's path, which the router gives without its query. */
+	if ((cursor = ck_http_param(c, 2)) != NULL)
+		after = strtoll(cursor, NULL, 10);
+	if (ck_store_acme_order_ids(r.st, r.acct.id, after,
+	        ACME_ORDERS_PAGE + 1, ids, &n, &err) != 0) {
+		acme_prob(&p, "serverInternal", "%s", err.msg);
+		acme_reply_prob(&r, &p);
+		goto out;
+	}
+	o = json_object();
+	list = json_array();
+	for (size_t i = 0; i < n && i < ACME_ORDERS_PAGE; i++) {
+		snprintf(
+		    u, sizeof(u), "%s/order/%lld", r.base, (long long)ids[i]);
+		json_array_append_new(list, json_string(u));
+	}
+	json_object_set_new(o, "orders", list);
+	if (n > ACME_ORDERS_PAGE) {
+		snprintf(link, sizeof(link),
+		    "<%s/account/%lld/orders/%lld>;rel=\"next\"", r.base,
+		    (long long)r.acct.id, (long long)ids[ACME_ORDERS_PAGE - 1]);
+		ck_http_set_header(c, "Link", link);
+	}
+	acme_reply_json(&r, 200, o, NULL);
+	json_decref(o);
+out:
+	acme_req_release(&r);
+}

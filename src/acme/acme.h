@@ -15,6 +15,7 @@ void ck_acme_directory(struct ck_http_ctx *c);
 void ck_acme_new_nonce(struct ck_http_ctx *c);
 void ck_acme_new_account(struct ck_http_ctx *c);
 void ck_acme_account(struct ck_http_ctx *c);
+void ck_acme_account_orders(struct ck_http_ctx *c);
 void ck_acme_key_change(struct ck_http_ctx *c);
 void ck_acme_new_order(struct ck_http_ctx *c);
 void ck_acme_order(struct ck_http_ctx *c);

@@ -23,6 +23,7 @@
 #define ACME_NONCE_TTL 3600
 #define ACME_ORDER_TTL (7 * 86400)
 #define ACME_MAX_IDENTIFIERS 100
+#define ACME_ORDERS_PAGE 100
 
 /* A problem document (RFC 8555 section 6.7): type is the part after
  * "urn:ietf:params:acme:error:". */

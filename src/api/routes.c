@@ -60,6 +60,8 @@ static const struct ck_route routes[] = {
     {GET, "/acme/{ca}/new-nonce", ck_acme_new_nonce, CK_ACCESS_PUBLIC, false, false},
     {POST, "/acme/{ca}/new-account", ck_acme_new_account, CK_ACCESS_PUBLIC, false, false},
     {POST, "/acme/{ca}/account/{id}", ck_acme_account, CK_ACCESS_PUBLIC, false, false},
+    {POST, "/acme/{ca}/account/{id}/orders", ck_acme_account_orders, CK_ACCESS_PUBLIC, false, false},
+    {POST, "/acme/{ca}/account/{id}/orders/{after}", ck_acme_account_orders, CK_ACCESS_PUBLIC, false, false},
     {POST, "/acme/{ca}/key-change", ck_acme_key_change, CK_ACCESS_PUBLIC, false, false},
     {POST, "/acme/{ca}/new-order", ck_acme_new_order, CK_ACCESS_PUBLIC, false, false},
     {POST, "/acme/{ca}/order/{id}", ck_acme_order, CK_ACCESS_PUBLIC, false, false},

@@ -313,6 +313,27 @@ ck_store_acme_order_set(struct ck_store *st, int64_t id, const char *status,
 }
 
 int
+ck_store_acme_order_ids(struct ck_store *st, int64_t account_id,
+    int64_t after_id, size_t limit, int64_t *ids, size_t *n, struct ck_err *err)
+{
+	sqlite3_stmt *q = prep(st, err,
+	    "SELECT id FROM acme_orders WHERE account_id = $1 AND id > $2 "
+	    "ORDER BY id LIMIT $3",
+	    "iii", account_id, after_id, (int64_t)limit);
+	int rc;
+
+	*n = 0;
+	if (q == NULL)
+		return CK_E_DB;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && *n < limit)
+		ids[(*n)++] = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_err(st, rc, err, "acme orders");
+	return 0;
+}
+
+int
 ck_store_acme_cert_account(struct ck_store *st, int64_t cert_id,
     int64_t *account_id, struct ck_err *err)
 {

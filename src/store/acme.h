@@ -71,6 +71,11 @@ int ck_store_acme_order_get(struct ck_store *st, int64_t id,
 /* Sets status; cert_id when not 0; error when not NULL. */
 int ck_store_acme_order_set(struct ck_store *st, int64_t id, const char *status,
     int64_t cert_id, const char *error, struct ck_err *err);
+/* Up to limit order ids of an account above after_id, oldest first,
+ * into ids; *n gets how many. */
+int ck_store_acme_order_ids(struct ck_store *st, int64_t account_id,
+    int64_t after_id, size_t limit, int64_t *ids, size_t *n,
+    struct ck_err *err);
 /* The account whose order got certificate cert_id (CK_E_NOTFOUND: none). */
 int ck_store_acme_cert_account(struct ck_store *st, int64_t cert_id,
     int64_t *account_id, struct ck_err *err);

@@ -225,6 +225,13 @@ expect(post(a, D["revokeCert"], {"certificate": b64(der), "reason": 1}),
        200, None, "revokeCert")
 expect(post(a, D["revokeCert"], {"certificate": b64(der)}), 400,
        "alreadyRevoked", "revokeCert again")
+# the account's orders: both of a's, none of b's
+acct = expect(post(a, a.kid, None), 200, None, "account").json()
+lst = expect(post(a, acct["orders"], None), 200, None, "orders list").json()
+if len(lst["orders"]) != 2 or order_url not in lst["orders"]:
+    sys.exit("FAIL: orders list: %s" % lst)
+expect(post(b, acct["orders"], None), 403, "unauthorized",
+       "orders list of another account")
 # deactivation ends the account
 expect(post(b, b.kid, {"status": "deactivated"}), 200, None, "deactivate")
 expect(post(b, D["newOrder"], {"identifiers": [
