@@ -130,7 +130,7 @@ int acme_authz_settle(
 
 /* ---- validation (validate.c) ---- */
 struct acme_validate_cfg {
-	int http01_port;
+	int http01_port, tlsalpn_port;
 	const char *resolver; /* "system" or "static:ADDR" */
 	int timeout_ms;
 };
@@ -139,5 +139,10 @@ struct acme_validate_cfg {
  * Blocks for up to timeout_ms. */
 int acme_validate_http01(const struct acme_validate_cfg *cfg, const char *name,
     const char *token, const char *keyauth, struct acme_prob *p);
+/* The tls-alpn-01 check (RFC 8737) of identifier (type "dns" or "ip");
+ * same contract as http-01. */
+int acme_validate_tlsalpn01(const struct acme_validate_cfg *cfg,
+    const char *type, const char *value, const char *keyauth,
+    struct acme_prob *p);
 
 #endif

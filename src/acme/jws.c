@@ -23,8 +23,9 @@ static const struct {
     {"unsupportedIdentifier", 400}, {"badCSR", 400}, {"orderNotReady", 403},
     {"externalAccountRequired", 400}, {"badRevocationReason", 400},
     {"alreadyRevoked", 400}, {"incorrectResponse", 403}, {"connection", 400},
-    {"dns", 400}, {"unsupportedContact", 400}, {"invalidContact", 400},
-    {"userActionRequired", 403}, {"serverInternal", 500},
+    {"dns", 400}, {"tls", 400}, {"unsupportedContact", 400},
+    {"invalidContact", 400}, {"userActionRequired", 403},
+    {"serverInternal", 500},
     {"notFound", 404}, /* "malformed" with 404 in spirit; see prob_json */
 };
 

@@ -302,6 +302,13 @@ order_add(struct acme_req *r, json_t *ids, int64_t *oid, struct ck_err *err)
 		if (rc == 0)
 			rc = ck_store_acme_chall_add(
 			    r->st, aid, "http-01", tok.p, &cid, err);
+		/* each challenge its own token (RFC 8555 8.1) */
+		ck_random_bytes(raw, sizeof(raw));
+		ck_buf_reset(&tok);
+		ck_b64url_encode(raw, sizeof(raw), &tok);
+		if (rc == 0)
+			rc = ck_store_acme_chall_add(
+			    r->st, aid, "tls-alpn-01", tok.p, &cid, err);
 		ck_buf_release(&tok);
 	}
 	if (rc == 0)
@@ -524,6 +531,7 @@ ck_acme_challenge(struct ck_http_ctx *c)
 	snprintf(resolver, sizeof(resolver), "%s",
 	    ck_config_str(c->cfg, CK_CFG_ACME_RESOLVER));
 	vc.http01_port = (int)ck_config_int(c->cfg, CK_CFG_ACME_HTTP01_PORT);
+	vc.tlsalpn_port = (int)ck_config_int(c->cfg, CK_CFG_ACME_TLSALPN_PORT);
 	vc.resolver = resolver;
 	vc.timeout_ms = 10000;
 	snprintf(r.up, sizeof(r.up), "%s/authz/%lld", r.base, (long long)a.id);
@@ -531,13 +539,18 @@ ck_acme_challenge(struct ck_http_ctx *c)
 	 * before the answer: the client then sees the outcome at once
 	 * instead of polling for it. */
 	if (start) {
-		rc = acme_validate_http01(&vc, a.value, ch.token, keyauth, &p);
+		if (strcmp(ch.type, "tls-alpn-01") == 0)
+			rc = acme_validate_tlsalpn01(
+			    &vc, a.type, a.value, keyauth, &p);
+		else
+			rc = acme_validate_http01(
+			    &vc, a.value, ch.token, keyauth, &p);
 		if (settle(st, &ch, &a, rc == 0 ? NULL : &p, now, &err) != 0) {
 			acme_prob(&p, "serverInternal", "%s", err.msg);
 			acme_reply_prob(&r, &p);
 			goto out;
 		}
-		ck_log(CK_LOG_INFO, "acme: http-01 %s %s: %s", a.value,
+		ck_log(CK_LOG_INFO, "acme: %s %s %s: %s", ch.type, a.value,
 		    rc == 0 ? "valid" : "invalid", rc == 0 ? "ok" : p.detail);
 		if (ck_store_acme_chall_get(st, ch.id, &ch, &err) != 0) {
 			acme_prob(&p, "serverInternal", "%s", err.msg);

@@ -1,11 +1,14 @@
 /*
  * Challenge validation for the ACME server: http-01 (RFC 8555 8.3) over
- * a plain socket with a deadline. Names resolve through the configured
+ * a plain socket with a deadline, and tls-alpn-01 (RFC 8737) whose TLS
+ * side is in src/x509/acme_tls.c. Names resolve through the configured
  * resolver ("system" or "static:ADDR", the latter so tests on loopback
  * send every name to 127.0.0.1) and the port is configurable, because the
  * clients under test answer on high ports. Runs in a job thread.
  */
 #include "acme/acme_int.h"
+
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +19,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "x509/acme_tls.h"
+#include "x509/x509.h"
 
 #define HTTP01_MAX_RESPONSE 8192
 
@@ -178,4 +184,54 @@ acme_validate_http01(const struct acme_validate_cfg *cfg, const char *name,
 out:
 	close(fd);
 	return r;
+}
+
+/* The SNI of an IP identifier (RFC 8738 section 6): its reverse name. */
+static bool
+reverse_name(const char *ip, char *out, size_t cap)
+{
+	uint8_t a[16];
+	size_t o = 0;
+
+	if (strchr(ip, ':') == NULL) {
+		if (inet_pton(AF_INET, ip, a) != 1)
+			return false;
+		snprintf(out, cap, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2], a[1],
+		    a[0]);
+		return true;
+	}
+	if (inet_pton(AF_INET6, ip, a) != 1 || cap < 74)
+		return false;
+	for (int i = 15; i >= 0; i--)
+		o += (size_t)snprintf(
+		    out + o, cap - o, "%x.%x.", a[i] & 15, a[i] >> 4);
+	snprintf(out + o, cap - o, "ip6.arpa");
+	return true;
+}
+
+int
+acme_validate_tlsalpn01(const struct acme_validate_cfg *cfg, const char *type,
+    const char *value, const char *keyauth, struct acme_prob *p)
+{
+	int64_t deadline = ms_now() + cfg->timeout_ms;
+	bool is_ip = strcmp(type, "ip") == 0;
+	struct ck_err err = {0};
+	char sni[80];
+	uint8_t digest[32];
+	int fd, rc;
+
+	if (is_ip && !reverse_name(value, sni, sizeof(sni)))
+		return acme_prob(p, "malformed", "%.60s is not an IP", value);
+	ck_sha256(keyauth, strlen(keyauth), digest);
+	if ((fd = dial(cfg, value, cfg->tlsalpn_port, deadline, p)) < 0)
+		return -1;
+	rc = ck_x509_acme_alpn_check(fd, is_ip ? sni : value, value, is_ip,
+	    digest, (int)(deadline - ms_now()), &err);
+	close(fd);
+	if (rc == CK_E_IO)
+		return acme_prob(p, "tls", "%.100s: %s", value, err.msg);
+	if (rc != 0)
+		return acme_prob(
+		    p, "unauthorized", "%.100s: %s", value, err.msg);
+	return 0;
 }

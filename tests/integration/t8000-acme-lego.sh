@@ -13,8 +13,9 @@ free_port() {
 		ss -ltn "sport = :$p" | grep -q LISTEN || { echo "$p"; return; }
 	done
 }
-H01=$(free_port)
-export CERTKEEP_ACME_HTTP01_PORT=$H01 CERTKEEP_ACME_RESOLVER=static:127.0.0.1
+H01=$(free_port); ALPN=$(free_port)
+export CERTKEEP_ACME_HTTP01_PORT=$H01 CERTKEEP_ACME_TLSALPN_PORT=$ALPN
+export CERTKEEP_ACME_RESOLVER=static:127.0.0.1
 # a second CA whose accounts need an External Account Binding
 export CERTKEEP_ACME_EAB_REQUIRED=eabca
 # No proxy and no system resolver for any of this: all on loopback.
@@ -93,6 +94,16 @@ TOKEN=$(ck token create --role admin --name admin 2>/dev/null)
 curl -sf --cacert "$ROOT" -H "Authorization: Bearer $TOKEN" "$URL/api/v1/events?limit=100" >"$T/ev.json"
 jq -e '[.items[].action] | (index("acme.account") != null) and (index("acme.order") != null)' \
 	"$T/ev.json" >/dev/null || { cat "$T/ev.json"; fail "audit events"; }
+
+# tls-alpn-01: lego's responder on loopback answers acme-tls/1
+t0=$(date +%s%N)
+LEGO_CA_CERTIFICATES="$ROOT" timeout 120 lego --server "$DIR" --accept-tos \
+	--email acme@example.test --path "$T/lego" --key-type ec256 \
+	--domains alpn.example.test --tls --tls.port "127.0.0.1:$ALPN" run >"$T/lego.log" 2>&1 ||
+	{ cat "$T/lego.log" >&2; tail -5 "$T/serve.log" >&2; fail "lego --tls"; }
+echo "lego --tls run: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+verify "$T/lego/certificates/alpn.example.test.crt"
+grep -q "acme: tls-alpn-01 alpn.example.test valid" "$T/serve.log" || fail "no tls-alpn-01 validation logged"
 
 # External Account Binding: refused without, accepted with a key from
 # `certkeep acme eab create`, which works for one account only
