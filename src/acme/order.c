@@ -517,14 +517,19 @@ ck_acme_challenge(struct ck_http_ctx *c)
 	start = r.jws.payload != NULL && strcmp(ch.status, "pending") == 0 &&
 	    strcmp(a.status, "pending") == 0;
 	if (start) {
-		rc = ck_store_acme_chall_set(
-		    r.st, ch.id, "processing", 0, NULL, &err);
+		/* one validation per challenge, even when two requests race */
+		rc = ck_store_acme_chall_start(r.st, ch.id, &err);
+		if (rc == CK_E_EXISTS) {
+			start = false;
+			rc = ck_store_acme_chall_get(r.st, ch.id, &ch, &err);
+		}
 		if (rc != 0) {
 			acme_prob(&p, "serverInternal", "%s", err.msg);
 			acme_reply_prob(&r, &p);
 			goto out;
 		}
-		snprintf(ch.status, sizeof(ch.status), "processing");
+		if (start)
+			snprintf(ch.status, sizeof(ch.status), "processing");
 	}
 	snprintf(keyauth, sizeof(keyauth), "%s.%s", ch.token,
 	    ck_jwk_thumbprint(r.key));

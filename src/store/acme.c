@@ -513,6 +513,21 @@ ck_store_acme_chall_list(struct ck_store *st, int64_t authz_id,
 }
 
 int
+ck_store_acme_chall_start(struct ck_store *st, int64_t id, struct ck_err *err)
+{
+	int r = write1(st,
+	    prep(st, err,
+	        "UPDATE acme_challenges SET status = 'processing' "
+	        "WHERE id = $1 AND status = 'pending'",
+	        "i", id),
+	    "acme challenge", err);
+
+	if (r == 0 && sqlite3_changes(st->db) != 1)
+		r = ck_err_set(err, CK_E_EXISTS, "challenge already started");
+	return r;
+}
+
+int
 ck_store_acme_chall_set(struct ck_store *st, int64_t id, const char *status,
     int64_t validated, const char *error, struct ck_err *err)
 {

@@ -118,6 +118,10 @@ int ck_store_acme_chall_get(struct ck_store *st, int64_t id,
     struct ck_acme_chall *c, struct ck_err *err);
 int ck_store_acme_chall_list(struct ck_store *st, int64_t authz_id,
     ck_acme_chall_cb cb, void *ctx, struct ck_err *err);
+/* Moves a pending challenge to processing; CK_E_EXISTS when it was not
+ * pending (another request started it first). */
+int ck_store_acme_chall_start(
+    struct ck_store *st, int64_t id, struct ck_err *err);
 /* Sets status, validated (0: unchanged) and error (NULL: unchanged). */
 int ck_store_acme_chall_set(struct ck_store *st, int64_t id, const char *status,
     int64_t validated, const char *error, struct ck_err *err);

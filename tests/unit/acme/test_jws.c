@@ -463,3 +463,60 @@ Test(nonce, used_once_unknown_and_expired_are_refused)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
 }
+
+Test(store_acme, challenge_starts_once_and_order_follows_its_authorizations)
+{
+	char dir[] = "/tmp/ck-acme-XXXXXX", url[128], cmd[160];
+	struct ck_store *st = NULL;
+	struct ck_err err = {0};
+	struct ck_acme_order o = {0}, got;
+	struct ck_acme_authz a = {0};
+	int64_t acct, oid, az[2], ch;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(url, sizeof(url), "sqlite:%s/db", dir);
+	cr_assert_eq(ck_store_open(url, &st, &err), 0, "%s", err.msg);
+	cr_assert_eq(ck_store_begin(st, &err), 0);
+	cr_assert_eq(ck_store_acme_account_add(
+	                 st, "ca", "th", "{}", "[]", NULL, 1, &acct, &err),
+	    0, "%s", err.msg);
+	cr_assert_eq(ck_store_acme_account_add(
+	                 st, "ca", "th", "{}", "[]", NULL, 1, &oid, &err),
+	    CK_E_EXISTS);
+	o.account_id = acct;
+	o.identifiers = "[]";
+	o.expires = 100;
+	cr_assert_eq(ck_store_acme_order_add(st, &o, 1, &oid, &err), 0);
+	a.order_id = oid;
+	a.account_id = acct;
+	strcpy(a.type, "dns");
+	for (int i = 0; i < 2; i++) {
+		snprintf(a.value, sizeof(a.value), "n%d.example.test", i);
+		cr_assert_eq(ck_store_acme_authz_add(st, &a, &az[i], &err), 0);
+	}
+	cr_assert_eq(
+	    ck_store_acme_chall_add(st, az[0], "http-01", "t", &ch, &err), 0);
+	cr_assert_eq(ck_store_commit(st, &err), 0);
+
+	/* two requests race to start it: one wins */
+	cr_assert_eq(ck_store_acme_chall_start(st, ch, &err), 0);
+	cr_assert_eq(ck_store_acme_chall_start(st, ch, &err), CK_E_EXISTS);
+
+	/* one of two authorizations valid: still pending; both: ready */
+	cr_assert_eq(ck_store_begin(st, &err), 0);
+	cr_assert_eq(
+	    acme_authz_settle(st, az[0], true, &err), 0, "%s", err.msg);
+	cr_assert_eq(ck_store_commit(st, &err), 0);
+	cr_assert_eq(ck_store_acme_order_get(st, oid, &got, &err), 0);
+	cr_assert_str_eq(got.status, "pending");
+	ck_acme_order_release(&got);
+	cr_assert_eq(ck_store_begin(st, &err), 0);
+	cr_assert_eq(acme_authz_settle(st, az[1], true, &err), 0);
+	cr_assert_eq(ck_store_commit(st, &err), 0);
+	cr_assert_eq(ck_store_acme_order_get(st, oid, &got, &err), 0);
+	cr_assert_str_eq(got.status, "ready");
+	ck_acme_order_release(&got);
+	ck_store_free(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
