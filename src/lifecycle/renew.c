@@ -8,11 +8,11 @@
  * managed row and the job updated in that same transaction: a crash leaves
  * either the old state or the new one, never a certificate whose key is
  * lost. Files are written after the commit and rewritten when a crash
- * came between (written_cert_id). Failures retry with exponential backoff;
- * a failing upstream issuer trips a breaker instead of being hammered; and
- * alerts grow in urgency as expiry nears.
+ * came between (written_cert_id). Failures retry with exponential
+ * renew_backoff; a failing upstream issuer trips a breaker instead of being
+ * hammered; and alerts grow in urgency as expiry nears.
  */
-#include "lifecycle/managed.h"
+#include "lifecycle/renew_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +34,7 @@
 #include "x509/x509.h"
 
 /* Backoff of a certificate's attempts: 1 min doubling to 6 h. A day-long
- * watchdog (longer than any backoff) re-queues work that got lost. */
+ * watchdog (longer than any renew_backoff) re-queues work that got lost. */
 #define BACKOFF_MIN 60
 #define BACKOFF_MAX (6 * 3600)
 #define WATCHDOG 86400
@@ -66,8 +66,8 @@ ck_renew_time(int64_t not_before, int64_t not_after, int renew_frac,
 	return t < not_before ? not_before : t;
 }
 
-static double
-rnd01(void)
+double
+renew_rnd01(void)
 {
 	uint32_t v = 0;
 
@@ -76,45 +76,8 @@ rnd01(void)
 	return (double)v / 4294967296.0;
 }
 
-/* One claimed job and what became of it. */
-struct work {
-	int64_t job_id;
-	int attempts;
-	bool found; /* the managed row exists and is not retired */
-	char *name, *cn, *sans, *key_type, *issuer, *profile, *owner;
-	char *key_out, *cert_out, *chain_out, *last_alert;
-	int days, renew_frac, failures;
-	int64_t renew_before, cert_id, renew_at_old, not_after_old;
-	int64_t ari_checked;
-	bool reuse_key;
-	bool ari; /* its issuer offers renewal information (RFC 9773) */
-	bool ari_wait; /* the issuer's window says: not yet */
-	struct ck_buf old_key_sealed;
-	/* the attempt */
-	struct ck_buf key_pem; /* secret */
-	struct ck_buf sealed;
-	uint8_t *csr;
-	size_t csr_len;
-	int code;
-	struct ck_err err;
-	int64_t new_cert_id, renew_at;
-	uint8_t *der;
-	size_t der_len;
-	struct ck_buf chain_pem;
-	struct ck_renewer *rw;
-	const uint8_t *mk;
-	size_t iss; /* index into the pass's issuer states */
-	bool deferred;
-};
-
-static struct ck_store *
-st_of(struct ck_renewer *rw)
-{
-	return rw->st;
-}
-
-static void
-work_release(struct work *w)
+void
+renew_work_release(struct work *w)
 {
 	char **s[] = {&w->name, &w->cn, &w->sans, &w->key_type, &w->issuer,
 	    &w->profile, &w->owner, &w->key_out, &w->cert_out, &w->chain_out,
@@ -129,8 +92,8 @@ work_release(struct work *w)
 	ck_buf_release(&w->chain_pem);
 }
 
-static int
-take_row(void *ctx, const struct ck_managed_row *m)
+int
+renew_take_row(void *ctx, const struct ck_managed_row *m)
 {
 	struct work *w = ctx;
 
@@ -160,11 +123,6 @@ take_row(void *ctx, const struct ck_managed_row *m)
 		ck_buf_add(&w->old_key_sealed, m->key, m->key_len);
 	return 0;
 }
-
-struct claimed {
-	struct work *w;
-	size_t n, cap;
-};
 
 static int
 take_job(void *ctx, const struct ck_job_row *j)
@@ -244,7 +202,7 @@ on_recorded(void *arg, struct ck_store *st, const struct ck_enroll_res *res,
 	         res->der, res->der_len, CK_PARSE_CORE, &c, err)) != 0)
 		return r;
 	w->renew_at = ck_renew_time(c->not_before, c->not_after, w->renew_frac,
-	    w->renew_before, rnd01());
+	    w->renew_before, renew_rnd01());
 	ck_cert_free(c);
 	w->new_cert_id = res->cert_id;
 	/* An issuer with renewal information is asked again within a day:
@@ -338,327 +296,6 @@ out:
 	return r;
 }
 
-/* ---- files ---- */
-
-static int
-write_tmp(const char *path, const void *p, size_t n, mode_t mode, char *tmp,
-    size_t tmp_len)
-{
-	int fd;
-	ssize_t k;
-
-	snprintf(tmp, tmp_len, "%s.ck-%ld.tmp", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	(void)fchmod(fd, mode); /* umask does not narrow what was asked */
-	while (n > 0) {
-		k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			int e = errno ? errno : EIO;
-			close(fd);
-			unlink(tmp);
-			return -e;
-		}
-		p = (const char *)p + k;
-		n -= (size_t)k;
-	}
-	if (close(fd) != 0)
-		return -errno;
-	return 0;
-}
-
-/*
- * Writes the files of the works that issued, each to a temporary name;
- * makes them durable with one syncfs per folder and batch (a per-file
- * fsync would cost more than the signing); then renames each into place,
- * key first, and syncs the folders. A work whose write fails keeps its
- * old files and is written again on the next pass (written_cert_id).
- */
-struct pending_file {
-	char *path, *tmp;
-	struct work *w;
-};
-
-static int
-stage(struct pending_file **pf, size_t *n, size_t *cap, struct work *w,
-    const char *path, const void *p, size_t len, mode_t mode)
-{
-	char tmp[PATH_MAX + 32];
-	int r;
-
-	if (path == NULL || path[0] == '\0')
-		return 0;
-	if ((r = write_tmp(path, p, len, mode, tmp, sizeof(tmp))) != 0) {
-		ck_err_set(
-		    &w->err, CK_E_IO, "writing %s: %s", path, strerror(-r));
-		return r;
-	}
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 64;
-		*pf = ck_realloc(*pf, *cap * sizeof(**pf));
-	}
-	(*pf)[*n].path = ck_strdup(path);
-	(*pf)[*n].tmp = ck_strdup(tmp);
-	(*pf)[*n].w = w;
-	(*n)++;
-	return 0;
-}
-
-static void
-sync_folder_of(const char *path, bool whole_fs)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	int fd;
-
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1,
-	    slash ? path : ".");
-	if (dir[0] == '\0')
-		strcpy(dir, "/");
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return;
-	if (whole_fs)
-		(void)syncfs(fd);
-	else
-		(void)fsync(fd);
-	close(fd);
-}
-
-static bool
-same_folder(const char *a, const char *b)
-{
-	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
-	return sa && sb && sa - a == sb - b &&
-	    memcmp(a, b, (size_t)(sa - a)) == 0;
-}
-
-static void
-write_files(struct work *w, size_t n)
-{
-	struct pending_file *pf = NULL;
-	size_t npf = 0, cap = 0, i;
-
-	for (i = 0; i < n; i++) {
-		struct work *x = &w[i];
-		struct ck_buf full = CK_BUF_INIT, leaf = CK_BUF_INIT;
-		size_t before = npf;
-
-		if (x->code != 0 || x->new_cert_id == 0)
-			continue;
-		if (!x->key_out[0] && !x->cert_out[0] && !x->chain_out[0])
-			continue;
-		ck_pem_encode("CERTIFICATE", x->der, x->der_len, &leaf);
-		ck_buf_add(&full, leaf.p, leaf.len);
-		ck_buf_add(&full, x->chain_pem.p, x->chain_pem.len);
-		if (stage(&pf, &npf, &cap, x, x->key_out, x->key_pem.p,
-		        x->key_pem.len, 0600) != 0 ||
-		    stage(&pf, &npf, &cap, x, x->cert_out, leaf.p, leaf.len,
-		        0644) != 0 ||
-		    stage(&pf, &npf, &cap, x, x->chain_out, full.p, full.len,
-		        0644) != 0) {
-			/* all or none of this one's files */
-			for (size_t k = before; k < npf; k++) {
-				unlink(pf[k].tmp);
-				free(pf[k].path);
-				free(pf[k].tmp);
-			}
-			npf = before;
-			x->new_cert_id = -x->new_cert_id; /* not written */
-		}
-		ck_buf_release(&leaf);
-		ck_buf_release(&full);
-	}
-	/* one syncfs per distinct folder (consecutive runs share one) */
-	for (i = 0; i < npf; i++)
-		if (i == 0 || !same_folder(pf[i].path, pf[i - 1].path))
-			sync_folder_of(pf[i].path, true);
-	for (i = 0; i < npf; i++) {
-		if (rename(pf[i].tmp, pf[i].path) != 0) {
-			ck_err_set(&pf[i].w->err, CK_E_IO, "renaming %s: %s",
-			    pf[i].path, strerror(errno));
-			unlink(pf[i].tmp);
-			if (pf[i].w->new_cert_id > 0)
-				pf[i].w->new_cert_id = -pf[i].w->new_cert_id;
-		}
-	}
-	for (i = 0; i < npf; i++)
-		if (i == 0 || !same_folder(pf[i].path, pf[i - 1].path))
-			sync_folder_of(pf[i].path, false);
-	for (i = 0; i < npf; i++) {
-		free(pf[i].path);
-		free(pf[i].tmp);
-	}
-	free(pf);
-}
-
-/* ---- failures, breaker, alerts ---- */
-
-static int64_t
-backoff(int attempts)
-{
-	int64_t d = BACKOFF_MIN;
-
-	for (int i = 1; i < attempts && d < BACKOFF_MAX; i++)
-		d *= 2;
-	if (d > BACKOFF_MAX)
-		d = BACKOFF_MAX;
-	/* up to a tenth more, so that failures do not come back in step */
-	return d + (int64_t)(rnd01() * (double)d / 10.0);
-}
-
-static bool
-transient(int code)
-{
-	return code == CK_E_IO || code == CK_E_TIMEOUT ||
-	    code == CK_E_UNAVAILABLE || code == CK_E_PARSE;
-}
-
-/* The severity of a failed renewal: it grows as expiry comes nearer. */
-static const char *
-failure_severity(const struct work *w, int64_t now)
-{
-	if (w->cert_id == 0)
-		return w->failures + 1 >= 3 ? "warning" : "info";
-	int64_t left = w->not_after_old - now;
-	int64_t window = w->not_after_old - w->renew_at_old;
-	if (window <= 0)
-		window = 1;
-	if (left <= 0 || left < window / 4 || left < 2 * 86400)
-		return "critical";
-	if (left < window / 2 || w->failures + 1 >= 3)
-		return "warning";
-	return "info";
-}
-
-/*
- * Alerts are raised inside the transaction that records their state, so
- * they wait here (per thread) and go to rw->alert once it committed: the
- * callback may use the store, and an alert whose state was rolled back is
- * not sent.
- */
-struct held_alert {
-	char *kind, *severity, *subject, *owner, *state, *text;
-};
-static _Thread_local struct held_alert *held;
-static _Thread_local size_t n_held;
-
-static void
-raise(struct ck_renewer *rw, const char *kind, const char *severity,
-    const char *subject, const char *owner, const char *state, const char *text)
-{
-	ck_log(
-	    CK_LOG_WARN, "alert %s %s: %s: %s", kind, severity, subject, text);
-	if (rw->alert == NULL)
-		return;
-	held = ck_realloc(held, (n_held + 1) * sizeof(*held));
-	held[n_held++] = (struct held_alert){ck_strdup(kind),
-	    ck_strdup(severity), ck_strdup(subject),
-	    ck_strdup(owner ? owner : ""), ck_strdup(state), ck_strdup(text)};
-}
-
-/* Sends (committed) or drops the held alerts. */
-static void
-release_alerts(struct ck_renewer *rw, bool send)
-{
-	for (size_t i = 0; i < n_held; i++) {
-		struct held_alert *h = &held[i];
-		struct ck_renew_alert a = {h->kind, h->severity, h->subject,
-		    h->owner, h->state, h->text};
-		if (send)
-			rw->alert(rw->alert_ctx, &a);
-		free(h->kind);
-		free(h->severity);
-		free(h->subject);
-		free(h->owner);
-		free(h->state);
-		free(h->text);
-	}
-	free(held);
-	held = NULL;
-	n_held = 0;
-}
-
-struct issuer_state {
-	char *name;
-	struct ck_issuer_def def;
-	bool loaded;
-	int load_code;
-	struct ck_err load_err;
-	int failures;
-	int64_t open_until;
-	bool changed;
-};
-
-static int
-read_health(void *ctx, const struct ck_issuer_row *r)
-{
-	struct issuer_state *is = ctx;
-
-	is->failures = r->failures;
-	is->open_until = r->open_until;
-	return 0;
-}
-
-/* Records one failure of w inside the open transaction. */
-static int
-fail_one(struct ck_renewer *rw, struct work *w, struct issuer_state *is,
-    int64_t now, struct ck_err *err)
-{
-	int64_t at = now + backoff(w->attempts);
-	char state[64], text[1200];
-	const char *sev;
-	int r;
-
-	if (is != NULL && transient(w->code)) {
-		is->failures++;
-		is->changed = true;
-		if (is->failures >= BREAKER_AFTER) {
-			int64_t rest = BREAKER_MIN;
-			for (int i = BREAKER_AFTER;
-			     i < is->failures && rest < BREAKER_MAX; i++)
-				rest *= 2;
-			if (rest > BREAKER_MAX)
-				rest = BREAKER_MAX;
-			if (is->open_until <= now) {
-				snprintf(text, sizeof(text),
-				    "issuer failed %d times in a row (last: "
-				    "%s); no attempts for %lld s",
-				    is->failures, w->err.msg, (long long)rest);
-				raise(rw, "issuer_down", "critical", is->name,
-				    "", "open", text);
-			}
-			is->open_until = now + rest;
-			if (at < is->open_until)
-				at = is->open_until;
-		}
-	}
-	if ((r = ck_store_job_retry(
-	         st_of(rw), w->job_id, at, w->err.msg, err)) != 0 ||
-	    (r = ck_store_managed_schedule(st_of(rw), w->name, at,
-	         w->cert_id ? "failing" : "pending", w->failures + 1,
-	         w->err.msg, err)) != 0)
-		return r;
-	sev = failure_severity(w, now);
-	snprintf(state, sizeof(state), "renewal_failed:%s", sev);
-	if (strcmp(state, w->last_alert ? w->last_alert : "") != 0) {
-		char exp[CK_TIME_STR_MAX];
-		ck_time_format(w->not_after_old, exp);
-		snprintf(text, sizeof(text),
-		    "renewal of %.128s through %.64s failed %d time(s): "
-		    "%.600s%s%s",
-		    w->name, w->issuer, w->failures + 1, w->err.msg,
-		    w->cert_id ? "; current certificate expires " : "",
-		    w->cert_id ? exp : "");
-		raise(
-		    rw, "renewal_failed", sev, w->name, w->owner, state, text);
-		r = ck_store_managed_alerted(st_of(rw), w->name, state, err);
-	}
-	return r;
-}
-
 /* ---- the pass ---- */
 
 static int
@@ -733,7 +370,8 @@ issuer_of(struct ck_renewer *rw, struct issuer_state **all, size_t *n,
 	    rw->st, name, rw->master_key, &is->def, &is->load_err);
 	is->loaded = is->load_code == 0;
 	if (is->loaded)
-		(void)ck_store_issuer_list(rw->st, name, read_health, is, NULL);
+		(void)ck_store_issuer_list(
+		    rw->st, name, renew_read_health, is, NULL);
 	return is;
 }
 
@@ -741,21 +379,6 @@ static int
 old_der(void *ctx, const struct ck_cert_row *row)
 {
 	ck_buf_add(ctx, row->der, row->der_len);
-	return 0;
-}
-
-/* The leaf (first row) and its issuers (PEM) of a stored chain. */
-static int
-chain_rows(void *ctx, const struct ck_cert_row *row)
-{
-	struct work *w = ctx;
-
-	if (w->der == NULL) {
-		w->der = ck_memdup(row->der, row->der_len);
-		w->der_len = row->der_len;
-	} else if (!row->self_issued || row->is_ca)
-		ck_pem_encode(
-		    "CERTIFICATE", row->der, row->der_len, &w->chain_pem);
 	return 0;
 }
 
@@ -782,7 +405,8 @@ ask_window(struct ck_renewer *rw, struct work *w, struct issuer_state *is,
 	        &is->def, (const uint8_t *)old.p, old.len, &win, &e2) != 0 ||
 	    win.end <= win.start)
 		goto out;
-	t = win.start + (int64_t)(rnd01() * (double)(win.end - win.start));
+	t = win.start +
+	    (int64_t)(renew_rnd01() * (double)(win.end - win.start));
 	if (t <= now)
 		goto out; /* inside the window: renew now */
 	next = t;
@@ -939,7 +563,7 @@ settle(struct ck_renewer *rw, struct claimed *c, struct issuer_state *iss,
 		}
 		if (w->code != 0) {
 			stats->failed++;
-			r = fail_one(rw, w, &iss[w->iss], now, err);
+			r = renew_fail_one(rw, w, &iss[w->iss], now, err);
 			continue;
 		}
 		stats->issued++;
@@ -965,7 +589,7 @@ settle(struct ck_renewer *rw, struct claimed *c, struct issuer_state *iss,
 		r = ck_store_commit(rw->st, err);
 	if (r != 0)
 		ck_store_rollback(rw->st);
-	release_alerts(rw, r == 0);
+	renew_release_alerts(rw, r == 0);
 	return r;
 }
 
@@ -1003,7 +627,8 @@ run_batch(struct ck_renewer *rw, int64_t now, const uint8_t *mk,
 
 		w->rw = rw;
 		w->mk = mk;
-		(void)ck_store_managed_list(rw->st, &f, take_row, w, NULL);
+		(void)ck_store_managed_list(
+		    rw->st, &f, renew_take_row, w, NULL);
 		if (!w->found)
 			continue;
 		is = issuer_of(rw, iss, n_iss, w->issuer);
@@ -1030,7 +655,7 @@ run_batch(struct ck_renewer *rw, int64_t now, const uint8_t *mk,
 	}
 	if (n_local > 0)
 		issue_local(rw, local, n_local, *iss);
-	write_files(c.w, c.n);
+	renew_write_files(c.w, c.n);
 	/* rows gone (retired meanwhile) and deferred ones */
 	if ((r = ck_store_begin(rw->st, err)) == 0) {
 		for (size_t i = 0; i < c.n && r == 0; i++) {
@@ -1062,81 +687,9 @@ run_batch(struct ck_renewer *rw, int64_t now, const uint8_t *mk,
 	}
 out:
 	for (size_t i = 0; i < c.n; i++)
-		work_release(&c.w[i]);
+		renew_work_release(&c.w[i]);
 	free(c.w);
 	free(local);
-	return r;
-}
-
-static int
-collect_unwritten(void *ctx, const struct ck_managed_row *m)
-{
-	struct claimed *c = ctx;
-	struct work *w;
-
-	if (c->n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 64;
-		c->w = ck_realloc(c->w, c->cap * sizeof(*c->w));
-	}
-	w = &c->w[c->n++];
-	memset(w, 0, sizeof(*w));
-	w->name = ck_strdup(m->name);
-	(void)take_row(w, m);
-	return 0;
-}
-
-/*
- * Files that do not hold the current certificate (a crash came between
- * the commit and the rename, or a write failed) are written again from
- * the sealed key and the inventory.
- */
-static int
-rewrite_files(struct ck_renewer *rw, const uint8_t *mk,
-    struct ck_renew_stats *stats, struct ck_err *err)
-{
-	struct ck_managed_filter f = {
-	    .with_key = true, .unwritten = true, .limit = 1000};
-	struct claimed c = {0};
-	int r;
-
-	if ((r = ck_store_managed_list(
-	         rw->st, &f, collect_unwritten, &c, err)) != 0)
-		goto out;
-	for (size_t i = 0; i < c.n; i++) {
-		struct work *w = &c.w[i];
-		struct ck_buf der = CK_BUF_INIT;
-		char aad[200];
-
-		snprintf(aad, sizeof(aad), "managed:%s", w->name);
-		w->code = -1;
-		if (w->old_key_sealed.len == 0 ||
-		    ck_unseal(mk, aad, (const uint8_t *)w->old_key_sealed.p,
-		        w->old_key_sealed.len, &w->key_pem, &w->err) != 0 ||
-		    ck_store_chain(
-		        rw->st, w->cert_id, chain_rows, w, &w->err) != 0 ||
-		    w->der == NULL)
-			continue;
-		w->code = 0;
-		w->new_cert_id = w->cert_id;
-		ck_buf_release(&der);
-	}
-	write_files(c.w, c.n);
-	if ((r = ck_store_begin(rw->st, err)) != 0)
-		goto out;
-	for (size_t i = 0; i < c.n && r == 0; i++)
-		if (c.w[i].code == 0 && c.w[i].new_cert_id > 0) {
-			stats->written++;
-			r = ck_store_managed_written(
-			    rw->st, c.w[i].name, c.w[i].new_cert_id, err);
-		}
-	if (r == 0)
-		r = ck_store_commit(rw->st, err);
-	else
-		ck_store_rollback(rw->st);
-out:
-	for (size_t i = 0; i < c.n; i++)
-		work_release(&c.w[i]);
-	free(c.w);
 	return r;
 }
 
@@ -1152,7 +705,7 @@ take_deploy(void *ctx, const struct ck_job_row *j)
  * The deploy jobs due (queued by on_recorded, or by `manage deploy`),
  * claimed with leases like renewals, so that one deployer at a time
  * writes a target's files. A job whose targets all hold the current
- * certificate is done; one with a failed target retries with backoff
+ * certificate is done; one with a failed target retries with renew_backoff
  * (its alert went out once, from ck_deploy_managed).
  */
 static int
@@ -1197,9 +750,10 @@ run_deploys(
 				    rw->progress_ctx, w->name, code, &e);
 			if ((r = ck_store_begin(rw->st, err)) != 0)
 				break;
-			r = again ? ck_store_job_retry(rw->st, w->job_id,
-			                now + backoff(w->attempts), why, err)
-			          : ck_store_job_done(rw->st, w->job_id, err);
+			r = again
+			    ? ck_store_job_retry(rw->st, w->job_id,
+			          now + renew_backoff(w->attempts), why, err)
+			    : ck_store_job_done(rw->st, w->job_id, err);
 			if (r == 0)
 				r = ck_store_commit(rw->st, err);
 			else
@@ -1207,7 +761,7 @@ run_deploys(
 		}
 		size_t got = c.n;
 		for (size_t i = 0; i < c.n; i++)
-			work_release(&c.w[i]);
+			renew_work_release(&c.w[i]);
 		free(c.w);
 		if (r != 0 || got == 0)
 			return r;
@@ -1245,7 +799,7 @@ ck_renew_run(struct ck_renewer *rw, int64_t now, int64_t max_jobs,
 		done += (int64_t)got;
 	}
 	if (r == 0 && rw->only == NULL)
-		r = rewrite_files(rw, mk, stats, err);
+		r = renew_rewrite_files(rw, mk, stats, err);
 	if (r == 0)
 		r = run_deploys(rw, now, mk, err);
 	ck_cleanse(mk, sizeof(mk));
