@@ -275,18 +275,36 @@ ck_store_managed_list(struct ck_store *st, const struct ck_managed_filter *f,
 
 	snprintf(cols, sizeof(cols), MANAGED_COLUMNS,
 	    f->with_key ? "m.key" : "NULL");
+	/* Only the conditions in use go into the SQL: "?1 IS NULL OR
+	 * m.name = ?1" would keep SQLite from the name index, and a lookup by
+	 * name (the renewer does one per job) would scan the table. */
+	char where[1024] = "m.id > ?7";
+	const struct {
+		bool on;
+		const char *cond;
+	} conds[] = {
+	    {f->name != NULL, " AND m.name = ?1"},
+	    {f->issuer != NULL, " AND m.issuer = ?2"},
+	    {f->state != NULL, " AND m.state = ?3"},
+	    {f->owner != NULL, " AND m.owner = ?4"},
+	    {f->tag != NULL,
+	        " AND instr(',' || m.tags || ',', ',' || ?5 || ',') > 0"},
+	    {f->san != NULL,
+	        " AND (instr(',' || m.sans || ',', ':' || ?6 || "
+	        "',') > 0 OR m.cn = ?6)"},
+	    {f->unwritten,
+	        " AND m.cert_id IS NOT NULL AND COALESCE(m.written_cert_id, "
+	        "0) != m.cert_id AND m.state != 'retired' AND (m.key_out != "
+	        "'' OR m.cert_out != '' OR m.chain_out != '') AND ?9"},
+	};
+	for (size_t i = 0; i < sizeof(conds) / sizeof(conds[0]); i++)
+		if (conds[i].on)
+			strncat(where, conds[i].cond,
+			    sizeof(where) - strlen(where) - 1);
 	snprintf(sql, sizeof(sql),
 	    "SELECT %s FROM managed m LEFT JOIN certificates c ON c.id = "
-	    "m.cert_id WHERE (?1 IS NULL OR m.name = ?1) AND (?2 IS NULL OR "
-	    "m.issuer = ?2) AND (?3 IS NULL OR m.state = ?3) AND (?4 IS NULL "
-	    "OR m.owner = ?4) AND (?5 IS NULL OR instr(',' || m.tags || ',', "
-	    "',' || ?5 || ',') > 0) AND (?6 IS NULL OR instr(',' || m.sans "
-	    "|| ',', ':' || ?6 || ',') > 0 OR m.cn = ?6) AND m.id > ?7 AND (?9 "
-	    "= "
-	    "0 OR (m.cert_id IS NOT NULL AND COALESCE(m.written_cert_id, 0) "
-	    "!= m.cert_id AND m.state != 'retired' AND (m.key_out != '' OR "
-	    "m.cert_out != '' OR m.chain_out != ''))) ORDER BY m.id LIMIT ?8",
-	    cols);
+	    "m.cert_id WHERE %s ORDER BY m.id LIMIT ?8",
+	    cols, where);
 	if ((r = run(st, sql, &q, err)) != 0)
 		return r;
 	bind_str(q, 1, f->name);
