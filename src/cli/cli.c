@@ -3,6 +3,7 @@
  * the command files, and the output helpers they share.
  */
 #include "cli/cli.h"
+#include "lifecycle/alerts.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -105,6 +106,7 @@ cli_config(struct ck_cli *cli, const char *path, bool db_given)
 		fprintf(stderr, "certkeep: %s\n", err.msg);
 		return CK_EXIT_USAGE;
 	}
+	cli->config = &cfg;
 	if (!db_given)
 		cli->db_url = ck_config_str(&cfg, CK_CFG_DATABASE);
 	setenv("CERTKEEP_MASTER_KEY_FILE",
@@ -352,4 +354,33 @@ int64_t
 cli_days_left(int64_t t, int64_t now)
 {
 	return ck_days_left(t, now);
+}
+
+void
+cli_alerts_open(struct ck_cli *cli, struct ck_store *st, struct cli_alerts *out)
+{
+	struct ck_err err = {0};
+
+	out->st = st;
+	out->nc = NULL;
+	if (cli->config != NULL &&
+	    ck_notify_configure(cli->config, &out->nc, &err) != 0) {
+		fprintf(stderr, "certkeep: notifications off: %s\n", err.msg);
+		out->nc = NULL;
+	}
+}
+
+void
+cli_alerts_close(struct cli_alerts *a)
+{
+	ck_notify_config_free(a->nc);
+	a->nc = NULL;
+}
+
+void
+cli_alert(void *ctx, const struct ck_renew_alert *a)
+{
+	struct cli_alerts *ca = ctx;
+
+	ck_renew_alert_deliver(ca->st, ca->nc, a);
 }

@@ -30,11 +30,32 @@ enum ck_exit {
 #undef CK_EXIT_ENUM
 };
 
+struct ck_config;
+struct ck_notify_config;
+struct ck_renew_alert;
+
 struct ck_cli {
 	const char *db_url;
 	bool db_given; /* by --db or $CERTKEEP_DB, not the default */
 	const char *prog; /* "certkeep" */
+	const struct ck_config *config; /* --config's, or NULL */
 };
+
+/*
+ * Alerts raised by commands that renew or deploy without the daemon go
+ * to the config's [notify.NAME] channels (or are queued for the daemon
+ * to retry): cli_alerts_open() makes the context (NULL channels when
+ * there is no config; a bad [notify] section is reported and ignored),
+ * cli_alert() is the callback for ck_renewer and ck_deploy_opts.
+ */
+struct cli_alerts {
+	struct ck_store *st;
+	struct ck_notify_config *nc;
+};
+void cli_alerts_open(
+    struct ck_cli *cli, struct ck_store *st, struct cli_alerts *out);
+void cli_alerts_close(struct cli_alerts *a);
+void cli_alert(void *ctx, const struct ck_renew_alert *a);
 
 int ck_cli_main(int argc, char **argv);
 

@@ -493,6 +493,7 @@ cli_manage_deploy(struct ck_cli *cli, int argc, char **argv)
 	    {"target", 1, NULL, 't'}, {"help", 0, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	struct ck_deploy_opts o = {.actor = cli_actor()};
+	struct cli_alerts al = {NULL, NULL};
 	struct ck_deploy_stats ds = {0};
 	uint8_t mk[CK_MASTER_KEY_LEN];
 	struct ck_store *st = NULL;
@@ -554,6 +555,9 @@ cli_manage_deploy(struct ck_cli *cli, int argc, char **argv)
 		rc = CK_EXIT_FAIL;
 		goto out;
 	}
+	cli_alerts_open(cli, st, &al);
+	o.alert = cli_alert;
+	o.alert_ctx = &al;
 	r = ck_deploy_managed(st, mk, name, now, &o, &ds, &err);
 	{
 		struct ck_err e2 = {0};
@@ -584,6 +588,7 @@ cli_manage_deploy(struct ck_cli *cli, int argc, char **argv)
 	if (ds.failed + ds.rolled_back > 0)
 		rc = CK_EXIT_PARTIAL;
 out:
+	cli_alerts_close(&al);
 	ck_cleanse(mk, sizeof(mk));
 	ck_store_free(st);
 	return rc;

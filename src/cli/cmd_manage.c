@@ -112,10 +112,11 @@ static int run_batch = 0;
 
 /* Runs due work (only name's when not NULL); prints the counts. */
 static int
-run_now(
-    struct ck_store *st, const char *only, int64_t max, bool json, bool quiet)
+run_now(struct ck_cli *cli, struct ck_store *st, const char *only, int64_t max,
+    bool json, bool quiet)
 {
 	struct ck_renewer rw = {0};
+	struct cli_alerts al;
 	struct ck_renew_stats s;
 	struct ck_err err = {0};
 	char owner[200];
@@ -130,7 +131,12 @@ run_now(
 	rw.public_url = getenv("CERTKEEP_PUBLIC_URL");
 	if (!quiet)
 		rw.progress = progress_cb;
-	if ((r = ck_renew_run(&rw, ck_now(), max, &s, &next, &err)) != 0)
+	cli_alerts_open(cli, st, &al);
+	rw.alert = cli_alert;
+	rw.alert_ctx = &al;
+	r = ck_renew_run(&rw, ck_now(), max, &s, &next, &err);
+	cli_alerts_close(&al);
+	if (r != 0)
 		return cli_fail(r, &err, "renewal");
 	if (json) {
 		char when[CK_TIME_STR_MAX] = "";
@@ -245,7 +251,7 @@ cmd_add(struct ck_cli *cli, int argc, char **argv)
 	if (queue)
 		printf("%s added; queued for issuance\n", s.name);
 	else
-		rc = run_now(st, s.name, 0, false, false);
+		rc = run_now(cli, st, s.name, 0, false, false);
 out:
 	ck_store_free(st);
 	return rc;
@@ -363,7 +369,7 @@ cmd_renew(struct ck_cli *cli, int argc, char **argv)
 	    0)
 		rc = cli_fail(r, &err, argv[optind]);
 	else
-		rc = run_now(st, argv[optind], 0, false, false);
+		rc = run_now(cli, st, argv[optind], 0, false, false);
 	ck_store_free(st);
 	return rc;
 }
@@ -611,7 +617,7 @@ cmd_run(struct ck_cli *cli, int argc, char **argv)
 	}
 	if ((rc = cli_open_store(cli, &st)) != CK_EXIT_OK)
 		return rc;
-	rc = run_now(st, NULL, max, json, quiet || json);
+	rc = run_now(cli, st, NULL, max, json, quiet || json);
 	ck_store_free(st);
 	return rc;
 }

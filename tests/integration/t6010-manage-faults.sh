@@ -47,6 +47,34 @@ chmod +x ca.sh
 echo ok >MODE
 expect_status 0 ck issuer add script --type command --command "$T/ca.sh" --timeout 2
 
+# alerts of commands run without the daemon go to the config's channels:
+# a webhook listener on 127.0.0.1 stores what it receives
+mkdir hook
+cat >hook.py <<'PY'
+import http.server, os, sys
+out = sys.argv[1]
+n = [0]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        n[0] += 1
+        open(os.path.join(out, "%03d.json" % n[0]), "wb").write(body)
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(os.path.join(out, "port.tmp"), "w").write(str(s.server_address[1]))
+os.rename(os.path.join(out, "port.tmp"), os.path.join(out, "port"))
+s.serve_forever()
+PY
+python3 hook.py "$T/hook" >hook.log 2>&1 &
+HOOK=$!
+trap 'kill $HOOK 2>/dev/null || true; rm -rf "$T"' EXIT
+for _ in $(seq 1 100); do [ -s hook/port ] && break; sleep 0.1; done
+printf '[notify.hook]\ntype = webhook\nurl = http://127.0.0.1:%s/\nformat = json\n' "$(cat hook/port)" >certkeep.conf
+export CERTKEEP_CONFIG="$T/certkeep.conf"
+
 # A first certificate, 30 days; renewal at two thirds (day 20).
 expect_status 0 ck manage add app --issuer script --san app.test \
 	--key-out "$T/app.key" --cert-out "$T/app.crt" --fullchain-out "$T/app.full"
@@ -76,6 +104,8 @@ expect_grep "upstream CA is down" "$T/err"
 expect_eq "$(state .state)" failing "state after a failed renewal"
 expect_eq "$(state .failures)" 1 "failures"
 expect_eq "$(state .last_alert)" "renewal_failed:info" "alert after one failure, early in the window"
+cat hook/0*.json 2>/dev/null | jq -s -e '[.. | objects | select(.kind? == "renewal_failed" and .subject? == "app" and .state? == "renewal_failed:info")] | length == 1' >/dev/null ||
+	fail "the webhook did not get the renewal_failed alert of manage run"
 [ "$(sha256sum <app.crt)" = "$first" ] || fail "files changed by a failed renewal"
 c=$(calls)
 # no retry before the backoff: the same moment again calls nothing
