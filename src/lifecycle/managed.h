@@ -123,6 +123,10 @@ struct ck_renewer {
 	const char *owner; /* lease owner: host/pid */
 	int batch; /* jobs claimed at once; 0: 256 */
 	const char *only; /* run only this managed certificate's job */
+	/* The renewer's own: files are checked for a missed write (a crash
+	 * between a commit and its files) on the first pass and after a
+	 * write failed, not on every pass (a full scan of the table). */
+	bool files_checked, files_dirty;
 	int64_t lease; /* seconds; 0: 600 */
 	/* Called for each alert whose state changed (may be NULL). */
 	void (*alert)(void *ctx, const struct ck_renew_alert *a);

@@ -798,8 +798,12 @@ ck_renew_run(struct ck_renewer *rw, int64_t now, int64_t max_jobs,
 			break;
 		done += (int64_t)got;
 	}
-	if (r == 0 && rw->only == NULL)
+	if (r == 0 && rw->only == NULL &&
+	    (!rw->files_checked || rw->files_dirty)) {
+		rw->files_checked = true;
+		rw->files_dirty = false;
 		r = renew_rewrite_files(rw, mk, stats, err);
+	}
 	if (r == 0)
 		r = run_deploys(rw, now, mk, err);
 	ck_cleanse(mk, sizeof(mk));

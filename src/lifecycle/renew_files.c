@@ -87,11 +87,17 @@ stage(struct pending_file **pf, size_t *n, size_t *cap, struct work *w,
 	return 0;
 }
 
+/*
+ * Syncs the folder of path (fsync), or with whole_fs its filesystem
+ * (syncfs) unless a filesystem of the same device is in seen[0..*n):
+ * one syncfs per filesystem and batch, however many folders.
+ */
 static void
-sync_folder_of(const char *path, bool whole_fs)
+sync_folder_of(const char *path, bool whole_fs, dev_t *seen, size_t *n)
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
+	struct stat sb;
 	int fd;
 
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1,
@@ -100,10 +106,18 @@ sync_folder_of(const char *path, bool whole_fs)
 		strcpy(dir, "/");
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return;
-	if (whole_fs)
-		(void)syncfs(fd);
-	else
+	if (!whole_fs)
 		(void)fsync(fd);
+	else if (fstat(fd, &sb) == 0) {
+		size_t i;
+		for (i = 0; i < *n && seen[i] != sb.st_dev; i++)
+			;
+		if (i == *n) {
+			(void)syncfs(fd);
+			if (*n < 16)
+				seen[(*n)++] = sb.st_dev;
+		}
+	}
 	close(fd);
 }
 
@@ -147,14 +161,18 @@ renew_write_files(struct work *w, size_t n)
 			}
 			npf = before;
 			x->new_cert_id = -x->new_cert_id; /* not written */
+			if (x->rw != NULL)
+				x->rw->files_dirty = true;
 		}
 		ck_buf_release(&leaf);
 		ck_buf_release(&full);
 	}
-	/* one syncfs per distinct folder (consecutive runs share one) */
+	/* one syncfs per filesystem; a folder's files come in a run */
+	dev_t seen[16];
+	size_t n_seen = 0;
 	for (i = 0; i < npf; i++)
 		if (i == 0 || !same_folder(pf[i].path, pf[i - 1].path))
-			sync_folder_of(pf[i].path, true);
+			sync_folder_of(pf[i].path, true, seen, &n_seen);
 	for (i = 0; i < npf; i++) {
 		if (rename(pf[i].tmp, pf[i].path) != 0) {
 			ck_err_set(&pf[i].w->err, CK_E_IO, "renaming %s: %s",
@@ -162,11 +180,13 @@ renew_write_files(struct work *w, size_t n)
 			unlink(pf[i].tmp);
 			if (pf[i].w->new_cert_id > 0)
 				pf[i].w->new_cert_id = -pf[i].w->new_cert_id;
+			if (pf[i].w->rw != NULL)
+				pf[i].w->rw->files_dirty = true;
 		}
 	}
 	for (i = 0; i < npf; i++)
 		if (i == 0 || !same_folder(pf[i].path, pf[i - 1].path))
-			sync_folder_of(pf[i].path, false);
+			sync_folder_of(pf[i].path, false, NULL, NULL);
 	for (i = 0; i < npf; i++) {
 		free(pf[i].path);
 		free(pf[i].tmp);
