@@ -269,7 +269,7 @@ int
 ck_store_managed_list(struct ck_store *st, const struct ck_managed_filter *f,
     ck_managed_row_cb cb, void *ctx, struct ck_err *err)
 {
-	char cols[1024], sql[2048];
+	char cols[1024], sql[4096];
 	sqlite3_stmt *q;
 	int r, rc, n = 0;
 
