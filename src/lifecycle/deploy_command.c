@@ -108,7 +108,7 @@ dp_run(const char *cmd, char *const env[], const void *in, size_t in_len,
 	/* until the shell exits: a daemon it left behind may hold the
 	 * output open, and must not make the reload look hung */
 	while (!exited) {
-		struct pollfd pf[2];
+		struct pollfd pf[3]; /* stdin, output, the pidfd */
 		int n = 0;
 		uint64_t now = ck_mono_ns();
 
