@@ -21,6 +21,7 @@
 
 #include "base/mem.h"
 #include "issuer/acme_int.h"
+#include "x509/jose.h"
 #include "x509/x509.h"
 
 int
@@ -40,34 +41,12 @@ acme_ossl_err(struct ck_err *err, int code, const char *what)
 	return ck_err_set(err, code, "%s", what);
 }
 
+/* RFC 7515 base64url without padding: x509/jose.c's, shared with the
+ * ACME server. */
 void
 acme_b64url(const void *p, size_t n, struct ck_buf *out)
 {
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                          "abcdefghijklmnopqrstuvwxyz0123456789-_";
-	const uint8_t *s = p;
-	size_t i;
-
-	ck_buf_reserve(out, (n + 2) / 3 * 4 + 1);
-	for (i = 0; i + 2 < n; i += 3) {
-		uint32_t v =
-		    (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
-		ck_buf_addc(out, tab[v >> 18 & 63]);
-		ck_buf_addc(out, tab[v >> 12 & 63]);
-		ck_buf_addc(out, tab[v >> 6 & 63]);
-		ck_buf_addc(out, tab[v & 63]);
-	}
-	if (n - i == 1) {
-		ck_buf_addc(out, tab[s[i] >> 2]);
-		ck_buf_addc(out, tab[(s[i] & 3) << 4]);
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)s[i] << 8 | s[i + 1];
-		ck_buf_addc(out, tab[v >> 10 & 63]);
-		ck_buf_addc(out, tab[v >> 4 & 63]);
-		ck_buf_addc(out, tab[(v & 15) << 2]);
-	}
-	if (out->p == NULL)
-		ck_buf_adds(out, "");
+	ck_b64url_encode(p, n, out);
 }
 
 static int
@@ -89,23 +68,8 @@ b64url_val(char c)
 bool
 acme_b64url_decode(const char *s, size_t n, struct ck_buf *out)
 {
-	uint32_t acc = 0;
-	int bits = 0;
-
-	if (n == 0 || n % 4 == 1)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64url_val(s[i]);
-		if (v < 0)
-			return false;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			ck_buf_addc(out, (char)(acc >> bits & 0xff));
-		}
-	}
-	return true;
+	/* an empty value is never a valid field here */
+	return n > 0 && ck_b64url_decode(s, n, out);
 }
 
 bool

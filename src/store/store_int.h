@@ -172,6 +172,22 @@ void stmt_close(struct ck_store *st, enum stmt_id id, sqlite3_stmt *s);
 int step_write(
     struct ck_store *st, sqlite3_stmt *s, struct ck_err *err, const char *what);
 
+/* A one-off statement (prepared for this call, finalized by the caller),
+ * for rows that change at the pace of people and renewals; what names
+ * the table in errors. */
+int stmt_prepare(struct ck_store *st, const char *sql, sqlite3_stmt **q,
+    const char *what, struct ck_err *err);
+/* Binds s as text (borrowed until the statement runs), or NULL. */
+void bind_str(sqlite3_stmt *q, int i, const char *s);
+/* A text column, NULL for NULL. */
+const char *col_str(sqlite3_stmt *q, int i);
+/* Writes must happen inside ck_store_begin()/ck_store_commit(). */
+#define NEED_TX(what)                                          \
+	do {                                                   \
+		if (!st->in_tx)                                \
+			CK_BUG(what " outside a transaction"); \
+	} while (0)
+
 /* Runs plain SQL (no parameters, no rows). */
 int exec_sql(struct ck_store *st, const char *sql, struct ck_err *err);
 

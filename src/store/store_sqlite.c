@@ -517,3 +517,27 @@ ck_store_rollback(struct ck_store *st)
 	st->in_tx = false;
 	wlock_drop(st);
 }
+
+int
+stmt_prepare(struct ck_store *st, const char *sql, sqlite3_stmt **q,
+    const char *what, struct ck_err *err)
+{
+	int rc = sqlite3_prepare_v2(st->db, sql, -1, q, NULL);
+
+	return rc == SQLITE_OK ? 0 : db_err(st, rc, err, what);
+}
+
+void
+bind_str(sqlite3_stmt *q, int i, const char *s)
+{
+	if (s == NULL)
+		sqlite3_bind_null(q, i);
+	else
+		sqlite3_bind_text(q, i, s, -1, SQLITE_STATIC);
+}
+
+const char *
+col_str(sqlite3_stmt *q, int i)
+{
+	return (const char *)sqlite3_column_text(q, i);
+}

@@ -12,33 +12,10 @@
 #include "base/clock.h"
 #include "base/mem.h"
 
-#define NEED_TX(what)                                          \
-	do {                                                   \
-		if (!st->in_tx)                                \
-			CK_BUG(what " outside a transaction"); \
-	} while (0)
-
 static int
 prep(struct ck_store *st, const char *sql, sqlite3_stmt **q, struct ck_err *err)
 {
-	int rc = sqlite3_prepare_v2(st->db, sql, -1, q, NULL);
-
-	return rc == SQLITE_OK ? 0 : db_err(st, rc, err, "targets");
-}
-
-static void
-bind_str(sqlite3_stmt *q, int i, const char *s)
-{
-	if (s == NULL)
-		sqlite3_bind_null(q, i);
-	else
-		sqlite3_bind_text(q, i, s, -1, SQLITE_STATIC);
-}
-
-static const char *
-col_str(sqlite3_stmt *q, int i)
-{
-	return (const char *)sqlite3_column_text(q, i);
+	return stmt_prepare(st, sql, q, "targets", err);
 }
 
 /* The lower-case hex of a 32-byte blob column into hex, or NULL. */
