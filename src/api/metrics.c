@@ -134,12 +134,19 @@ head(struct ck_http_ctx *c, struct ck_buf *b)
 	    "server since it started.\n"
 	    "# TYPE certkeep_revoked_total counter\n"
 	    "certkeep_revoked_total %llu\n"
-	    "# HELP certkeep_http_connections Open TLS connections.\n"
+	    "# HELP certkeep_http_connections Open connections, HTTPS "
+	    "and plain HTTP.\n"
 	    "# TYPE certkeep_http_connections gauge\n"
-	    "certkeep_http_connections %lld\n",
+	    "certkeep_http_connections %lld\n"
+	    "# HELP certkeep_http_deadline_drops_total Clients dropped "
+	    "because a request did not arrive in full within "
+	    "request_deadline.\n"
+	    "# TYPE certkeep_http_deadline_drops_total counter\n"
+	    "certkeep_http_deadline_drops_total %lld\n",
 	    (unsigned long long)atomic_load(&ck_api_issued_total),
 	    (unsigned long long)atomic_load(&ck_api_revoked_total),
-	    (long long)ck_http_server_connections(c->server));
+	    (long long)ck_http_server_connections(c->server),
+	    (long long)ck_http_server_deadline_drops(c->server));
 	ck_api_routes(&routes, &nr);
 	st = ck_http_server_stats(c->server, &n);
 	ck_buf_adds(b,

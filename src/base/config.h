@@ -74,6 +74,12 @@
 	    "60s", 'd',                                                       \
 	    "a keep-alive connection with no request for this long is "       \
 	    "closed")                                                         \
+	X(REQUEST_DEADLINE, "limits", "request_deadline",                     \
+	    "CERTKEEP_REQUEST_DEADLINE", "60s", 'd',                          \
+	    "longest a request may take to arrive in full from its first "    \
+	    "byte (a connection's first: from the connection's opening), "    \
+	    "however steadily its bytes trickle in; slower clients are "      \
+	    "dropped")                                                        \
 	X(MAX_CONNECTIONS, "limits", "max_connections",                       \
 	    "CERTKEEP_MAX_CONNECTIONS", "10000", 'i',                         \
 	    "open connections per worker; at the limit new ones wait in "     \

@@ -210,5 +210,7 @@ const struct ck_http_route_stats *ck_http_server_stats(
     const struct ck_http_server *s, size_t *n);
 /* Open connections now, across workers. */
 int64_t ck_http_server_connections(const struct ck_http_server *s);
+/* Clients dropped at request_deadline since the start. */
+int64_t ck_http_server_deadline_drops(const struct ck_http_server *s);
 
 #endif

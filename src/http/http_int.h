@@ -15,6 +15,9 @@
 #include "http/http.h"
 
 #define CK_HTTP_MAX_LISTEN 8
+#define CK_HTTP_CONN_BUCKETS 4096
+
+struct ck_http_conn;
 
 struct worker;
 struct reqctx;
@@ -37,7 +40,11 @@ struct worker {
 	struct evhttp_bound_socket *bound[2][CK_HTTP_MAX_LISTEN];
 	int n_lis[2];
 	struct ck_store *st;
-	atomic_int conns; /* TLS connections open in this worker */
+	atomic_int conns; /* connections open in this worker (conn.c) */
+	struct ck_http_conn *conn_table[CK_HTTP_CONN_BUCKETS]; /* by evcon */
+	struct ck_http_conn *conn_pending; /* accepted, not yet adopted */
+	struct event *conn_adopt;
+	int64_t deadline_s; /* request_deadline */
 	bool paused; /* listeners off at max_connections */
 	int inflight; /* requests not yet answered (worker thread only) */
 	bool draining;
@@ -75,6 +82,7 @@ struct ck_http_server {
 	int lport[2][CK_HTTP_MAX_LISTEN];
 	struct ck_http_route_stats *stats; /* n_routes + 1 */
 	atomic_int stopping;
+	atomic_llong deadline_drops; /* clients dropped at request_deadline */
 	int64_t limits[4]; /* header, body, request timeout, idle timeout */
 	struct jobs jobs;
 	bool jobs_started;
@@ -131,7 +139,22 @@ void ck_http_dispatch(struct evhttp_request *req, void *arg);
 /* Ends an exchange: metrics, access log, in-flight count, frees rc. */
 void ck_http_finish(struct reqctx *rc);
 /* The limits as they are now (after reloads). */
-void ck_http_limits(struct ck_http_server *s, int64_t out[5]);
+void ck_http_limits(struct ck_http_server *s, int64_t out[6]);
+
+/* Connections (conn.c). The bufferevent callback of both doors (arg: the
+ * door); counts the connection and pauses the listeners at the limit. */
+struct bufferevent *ck_http_conn_bev(struct event_base *base, void *arg);
+/* In dispatch: the request is in; its deadline stops. */
+void ck_http_conn_answering(struct worker *w, struct evhttp_request *req);
+/* Sets (fn) or clears (NULL) the one callback request.c may have on the
+ * close of evcon; evhttp's own close callback belongs to conn.c. */
+void ck_http_conn_on_close(struct worker *w, struct evhttp_connection *evcon,
+    void (*fn)(struct evhttp_connection *, void *), void *arg);
+/* Listeners off (at max_connections) or on again. */
+void ck_http_worker_pause(struct worker *w, bool paused);
+int ck_http_conn_init(struct worker *w);
+/* After evhttp_free (which closed every adopted connection). */
+void ck_http_conn_release(struct worker *w);
 /* Applies limits changed by a reload (in the worker thread). */
 void ck_http_worker_refresh(struct worker *w);
 

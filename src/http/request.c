@@ -269,8 +269,8 @@ ck_http_deliver(struct reqctx *rc)
 		ck_http_finish(rc);
 		return;
 	}
-	evhttp_connection_set_closecb(
-	    evhttp_request_get_connection(rc->c.req), NULL, NULL);
+	ck_http_conn_on_close(
+	    rc->w, evhttp_request_get_connection(rc->c.req), NULL, NULL);
 	h = evhttp_request_get_output_headers(rc->c.req);
 	TAILQ_FOREACH(kv, &rc->out_headers, next)
 	evhttp_add_header(h, kv->key, kv->value);
@@ -316,8 +316,8 @@ defer(struct reqctx *rc)
 		rc->body_len = 0;
 	(void)ck_http_query(&rc->c, ""); /* parsed here, read there */
 	rc->deferred = true;
-	evhttp_connection_set_closecb(
-	    evhttp_request_get_connection(rc->c.req), on_deferred_close, rc);
+	ck_http_conn_on_close(rc->w, evhttp_request_get_connection(rc->c.req),
+	    on_deferred_close, rc);
 	ck_http_jobs_push(rc->w->s, rc);
 }
 
@@ -448,8 +448,7 @@ stream_end(struct reqctx *rc, bool ok)
 	struct evhttp_connection *conn =
 	    evhttp_request_get_connection(rc->c.req);
 
-	if (conn != NULL)
-		evhttp_connection_set_closecb(conn, NULL, NULL);
+	ck_http_conn_on_close(rc->w, conn, NULL, NULL);
 	if (rc->stream.done != NULL)
 		rc->stream.done(rc->stream.state);
 	rc->stream.done = NULL;
@@ -483,7 +482,7 @@ stream_more(struct reqctx *rc)
 		ck_buf_release(&b);
 		struct evhttp_connection *conn =
 		    evhttp_request_get_connection(rc->c.req);
-		evhttp_connection_set_closecb(conn, NULL, NULL);
+		ck_http_conn_on_close(rc->w, conn, NULL, NULL);
 		if (rc->stream.done != NULL)
 			rc->stream.done(rc->stream.state);
 		rc->stream.done = NULL;
@@ -540,8 +539,8 @@ ck_http_stream(struct ck_http_ctx *c, int status, const char *ctype,
 	rc->stream.done = done;
 	rc->stream.state = state;
 	common_headers(c, ctype);
-	evhttp_connection_set_closecb(
-	    evhttp_request_get_connection(c->req), on_stream_close, rc);
+	ck_http_conn_on_close(
+	    rc->w, evhttp_request_get_connection(c->req), on_stream_close, rc);
 	evhttp_send_reply_start(c->req, status, NULL);
 	if (c->method == CK_HTTP_HEAD) {
 		stream_end(rc, true);
@@ -639,7 +638,7 @@ over_limits(struct reqctx *rc)
 {
 	struct evhttp_request *req = rc->c.req;
 	struct evkeyval *kv;
-	int64_t l[5];
+	int64_t l[6];
 	size_t hdr = strlen(rc->uri ? rc->uri : "") + 16, body;
 
 	ck_http_limits(rc->w->s, l);
@@ -675,6 +674,7 @@ ck_http_dispatch(struct evhttp_request *req, void *arg)
 	int r;
 
 	ck_http_worker_refresh(w);
+	ck_http_conn_answering(w, req);
 	if ((rc = calloc(1, sizeof(*rc))) == NULL) {
 		evhttp_send_error(req, 503, NULL);
 		return;

@@ -30,64 +30,13 @@
 #include "base/clock.h"
 #include "base/log.h"
 
-static int conn_ex_idx = -1;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-static void
-set_paused(struct worker *w, bool paused)
-{
-	if (w->paused == paused)
-		return;
-	w->paused = paused;
-	for (int i = 0; i < w->n_lis[0]; i++) {
-		if (paused)
-			evconnlistener_disable(w->lis[0][i]);
-		else
-			evconnlistener_enable(w->lis[0][i]);
-	}
-}
-
-/* Called when a TLS connection's SSL is freed (the connection closed), in
- * the worker thread that owned it. */
-static void
-on_ssl_free(
-    void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
-{
-	struct worker *w = ptr;
-
-	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
-	if (w == NULL)
-		return;
-	int n = atomic_fetch_sub(&w->conns, 1) - 1;
-	if (w->paused && !w->draining && n < w->max_conns)
-		set_paused(w, false);
-}
 
 static void
 init_once(void)
 {
 	evthread_use_pthreads();
-	conn_ex_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_ssl_free);
 	signal(SIGPIPE, SIG_IGN);
-}
-
-static struct bufferevent *
-tls_bev(struct event_base *base, void *arg)
-{
-	struct worker *w = arg;
-	struct ck_http_server *s = w->s;
-	SSL *ssl;
-
-	pthread_mutex_lock(&s->ssl_mu);
-	ssl = SSL_new(s->ssl);
-	pthread_mutex_unlock(&s->ssl_mu);
-	if (ssl == NULL)
-		return NULL;
-	SSL_set_ex_data(ssl, conn_ex_idx, w);
-	if (atomic_fetch_add(&w->conns, 1) + 1 >= w->max_conns)
-		set_paused(w, true); /* new ones wait in the listen queue */
-	return bufferevent_openssl_socket_new(
-	    base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 }
 
 static int
@@ -184,7 +133,7 @@ load_tls(struct ck_http_server *s, struct ck_err *err)
 }
 
 void
-ck_http_limits(struct ck_http_server *s, int64_t out[5])
+ck_http_limits(struct ck_http_server *s, int64_t out[6])
 {
 	const struct ck_config *c;
 
@@ -195,18 +144,19 @@ ck_http_limits(struct ck_http_server *s, int64_t out[5])
 	out[2] = ck_config_int(c, CK_CFG_REQUEST_TIMEOUT);
 	out[3] = ck_config_int(c, CK_CFG_IDLE_TIMEOUT);
 	out[4] = ck_config_int(c, CK_CFG_MAX_CONNECTIONS);
+	out[5] = ck_config_int(c, CK_CFG_REQUEST_DEADLINE);
 	pthread_mutex_unlock(&s->cfg_mu);
 }
 
 /*
  * evhttp has one timeout for reading a request and for an idle keep-alive
  * connection; we give it the shorter, and request_timeout also bounds
- * writes. (A total deadline per request is not offered by evhttp 2.1.)
+ * writes. The total deadline per request is conn.c's.
  */
 static void
 apply_limits(struct worker *w)
 {
-	int64_t l[5];
+	int64_t l[6];
 
 	ck_http_limits(w->s, l);
 	for (int k = 0; k < 2; k++) {
@@ -222,6 +172,7 @@ apply_limits(struct worker *w)
 		evhttp_set_timeout_tv(w->http[k], &tv);
 	}
 	w->max_conns = l[4] > 0 ? l[4] : 1;
+	w->deadline_s = l[5];
 }
 
 /* Opens one listening socket for host:port with SO_REUSEPORT so that
@@ -378,7 +329,7 @@ worker_init(struct worker *w, struct ck_err *err)
 	struct ck_http_server *s = w->s;
 	int r;
 
-	if ((w->base = event_base_new()) == NULL)
+	if ((w->base = event_base_new()) == NULL || ck_http_conn_init(w) != 0)
 		return ck_err_set(err, CK_E_INTERNAL, "event_base_new");
 	if ((r = ck_store_open(
 	         ck_config_str(s->cfg, CK_CFG_DATABASE), &w->st, err)) != 0)
@@ -397,8 +348,7 @@ worker_init(struct worker *w, struct ck_err *err)
 		        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
 		        EVHTTP_REQ_OPTIONS);
 		evhttp_set_gencb(w->http[k], ck_http_dispatch, &w->door[k]);
-		if (k == 0)
-			evhttp_set_bevcb(w->http[k], tls_bev, w);
+		evhttp_set_bevcb(w->http[k], ck_http_conn_bev, &w->door[k]);
 		if ((r = bind_kind(w, k, err)) != 0)
 			return r;
 	}
@@ -418,6 +368,7 @@ worker_release(struct worker *w)
 	for (int k = 0; k < 2; k++)
 		if (w->http[k] != NULL)
 			evhttp_free(w->http[k]); /* and its listeners */
+	ck_http_conn_release(w);
 	ck_store_free(w->st);
 	if (w->base != NULL)
 		event_base_free(w->base);
@@ -672,4 +623,10 @@ ck_http_server_connections(const struct ck_http_server *s)
 	for (int i = 0; i < s->n_workers; i++)
 		n += atomic_load(&s->w[i].conns);
 	return n;
+}
+
+int64_t
+ck_http_server_deadline_drops(const struct ck_http_server *s)
+{
+	return atomic_load(&s->deadline_drops);
 }
