@@ -1,5 +1,6 @@
 /*
- * /api/v1/scans: saved network scans the daemon runs on their schedule:
+ * /api/v1/scans: saved scans (net, files, ssh) the daemon runs on their
+ * schedule:
  * define, list (with the last run's figures), run now, results of the
  * last run, delete. The scans themselves run in the scheduler's thread.
  */
@@ -27,6 +28,7 @@ on_def(void *ctx, const struct ck_scan_def *d)
 	ck_json_sep(&l->b, &l->first);
 	ck_buf_addc(&l->b, '{');
 	ck_json_kv_str(&l->b, &f, "name", d->name);
+	ck_json_kv_str(&l->b, &f, "kind", d->kind);
 	ck_json_kv_str(&l->b, &f, "targets", d->targets);
 	ck_json_kv_str(&l->b, &f, "ports", d->ports);
 	if (d->sni[0])
@@ -95,11 +97,34 @@ targets_of(json_t *v, struct ck_buf *out, struct ck_err *err)
 	return 0;
 }
 
+/* Space-joined absolute paths (files and ssh scans). */
+static int
+paths_of(json_t *v, struct ck_buf *out, struct ck_err *err)
+{
+	size_t i;
+	json_t *s;
+
+	if (!json_is_array(v) || json_array_size(v) == 0 ||
+	    json_array_size(v) > 256)
+		return ck_err_set(err, CK_E_INVAL,
+		    "targets: want an array of 1 to 256 paths");
+	json_array_foreach(v, i, s)
+	{
+		const char *p = json_is_string(s) ? json_string_value(s) : "";
+		if (p[0] != '/' || strpbrk(p, " \t\n") != NULL ||
+		    strlen(p) > 1024)
+			return ck_err_set(err, CK_E_INVAL,
+			    "targets: want absolute paths without spaces");
+		ck_buf_printf(out, "%s%s", i ? " " : "", p);
+	}
+	return 0;
+}
+
 void
 ck_api_scan_create(struct ck_http_ctx *c)
 {
 	static const char *const known[] = {
-	    "name", "targets", "ports", "sni", "every", NULL};
+	    "name", "kind", "targets", "ports", "sni", "every", NULL};
 	struct ck_scan_def d = {0};
 	struct ck_buf targets = CK_BUF_INIT, sni = CK_BUF_INIT;
 	struct ck_err err = {0};
@@ -111,10 +136,25 @@ ck_api_scan_create(struct ck_http_ctx *c)
 	if (ck_api_json_body(c, known, &j) != 0)
 		return;
 	if ((r = ck_api_json_str(j, "name", true, &d.name, &err)) != 0 ||
+	    (r = ck_api_json_str(j, "kind", false, &d.kind, &err)) != 0 ||
 	    (r = ck_api_json_str(j, "ports", false, &d.ports, &err)) != 0 ||
-	    (r = ck_api_json_str(j, "every", false, &every, &err)) != 0 ||
-	    (r = targets_of(json_object_get(j, "targets"), &targets, &err)) !=
-	        0)
+	    (r = ck_api_json_str(j, "every", false, &every, &err)) != 0)
+		goto fail;
+	if (d.kind == NULL)
+		d.kind = "net";
+	if (strcmp(d.kind, "net") == 0) {
+		r = targets_of(json_object_get(j, "targets"), &targets, &err);
+	} else if (strcmp(d.kind, "files") == 0 || strcmp(d.kind, "ssh") == 0) {
+		r = paths_of(json_object_get(j, "targets"), &targets, &err);
+		if (r == 0 &&
+		    (d.ports != NULL || json_object_get(j, "sni") != NULL))
+			r = ck_err_set(&err, CK_E_INVAL,
+			    "ports and sni are for net scans");
+	} else {
+		r = ck_err_set(
+		    &err, CK_E_INVAL, "kind: want net, files or ssh");
+	}
+	if (r != 0)
 		goto fail;
 	if (strlen(d.name) == 0 || strlen(d.name) > 64 ||
 	    strspn(d.name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") !=
@@ -245,7 +285,8 @@ on_last(void *ctx, const struct ck_scan_def *d)
 }
 
 static int
-on_row(void *ctx, const char *place, const char *status, int64_t cert_id)
+on_row(void *ctx, const char *place, const char *status, int64_t cert_id,
+    int64_t ssh_key_id)
 {
 	struct results *x = ctx;
 	bool f = true;
@@ -256,6 +297,8 @@ on_row(void *ctx, const char *place, const char *status, int64_t cert_id)
 	ck_json_kv_str(&x->b, &f, "status", status);
 	if (cert_id > 0)
 		ck_json_kv_int(&x->b, &f, "cert_id", cert_id);
+	if (ssh_key_id > 0)
+		ck_json_kv_int(&x->b, &f, "ssh_key_id", ssh_key_id);
 	ck_buf_addc(&x->b, '}');
 	return 0;
 }

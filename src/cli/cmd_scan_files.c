@@ -690,6 +690,8 @@ cli_scan_ssh(struct ck_cli *cli, int argc, char **argv)
 		ck_json_kv_int(&o, &f, "new", res.keys_new);
 		ck_json_kv_int(&o, &f, "unreadable", res.unreadable);
 		ck_json_kv_int(&o, &f, "bad_lines", res.bad_lines);
+		ck_json_kv_int(&o, &f, "scan_id", res.scan_id);
+		ck_json_kv_int(&o, &f, "changes", res.changes);
 		ck_json_sep(&o, &f);
 		ck_buf_adds(&o, "\"found\":[");
 		for (size_t i = 0; i < res.n; i++) {
@@ -712,6 +714,11 @@ cli_scan_ssh(struct ck_cli *cli, int argc, char **argv)
 		    (long long)res.files, (long long)res.keys,
 		    (long long)res.certs, (long long)res.keys_new,
 		    (long long)res.unreadable, (long long)res.bad_lines);
+		if (res.scan_id > 0)
+			ck_buf_printf(&o,
+			    "scan %lld, %lld changes since the last scan of "
+			    "these paths\n",
+			    (long long)res.scan_id, (long long)res.changes);
 	}
 	cli_flush(&o);
 	if (r != 0)

@@ -241,6 +241,8 @@ struct ck_ssh_found {
 struct ck_ssh_result {
 	int64_t files, keys, certs, keys_new;
 	int64_t unreadable, bad_lines;
+	int64_t scan_id; /* the scan record (kind "ssh", scope the paths) */
+	int64_t changes; /* against the previous scan of the same paths */
 	struct ck_ssh_found *v;
 	size_t n, cap;
 	struct ck_fs_problem *problems; /* unreadable files, bad lines */

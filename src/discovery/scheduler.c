@@ -1,12 +1,14 @@
 /*
  * The daemon's scheduled scans: one thread with its own store handle
  * looks for saved scans that are due (every 30 s, or at once when woken
- * by "run now" or a new definition), runs each through ck_netscan and
- * sets its next run. Scans never run on the HTTP workers.
+ * by "run now" or a new definition), runs each through ck_netscan,
+ * ck_fs_scan or ck_ssh_scan by its kind and sets its next run. Scans
+ * never run on the HTTP workers.
  *
- *   idle --due or woken--> running (ck_netscan) --> next_run = now+every
+ *   idle --due or woken--> running (the scan) --> next_run = now+every
  *   --> idle; stop: the scan in progress finishes, then the thread exits
  */
+#include "discovery/discovery.h"
 #include "discovery/netscan.h"
 
 #include <errno.h>
@@ -27,6 +29,7 @@ static struct {
 
 struct due {
 	char name[128];
+	char kind[16];
 	char *targets, *ports, *sni;
 	int64_t every;
 };
@@ -37,6 +40,7 @@ on_due(void *ctx, const struct ck_scan_def *d)
 	struct due *x = ctx;
 
 	snprintf(x->name, sizeof(x->name), "%s", d->name);
+	snprintf(x->kind, sizeof(x->kind), "%s", d->kind ? d->kind : "net");
 	x->targets = strdup(d->targets);
 	x->ports = strdup(d->ports);
 	x->sni = strdup(d->sni);
@@ -57,6 +61,37 @@ split(char *s, const char *sep, const char **v, size_t max)
 	return n;
 }
 
+/* A files or ssh scan of the saved paths; its scan record's id. */
+static int64_t
+run_local(struct ck_store *st, struct due *d, const char *actor)
+{
+	const char *paths[256];
+	size_t n = split(d->targets, " ", paths, 256);
+	struct ck_err err = {0};
+	int64_t id = 0, changes = 0;
+	int r;
+
+	if (strcmp(d->kind, "files") == 0) {
+		struct ck_fs_opts fo = {0};
+		struct ck_fs_result res;
+		r = ck_fs_scan(st, paths, n, &fo, actor, &res, &err);
+		id = res.scan_id, changes = res.changes;
+		ck_fs_result_release(&res);
+	} else {
+		struct ck_ssh_result res;
+		r = ck_ssh_scan(st, paths, n, actor, &res, &err);
+		id = res.scan_id, changes = res.changes;
+		ck_ssh_result_release(&res);
+	}
+	if (r != 0)
+		ck_log(CK_LOG_ERROR, "saved scan '%s': %s", d->name, err.msg);
+	else
+		ck_log(CK_LOG_INFO,
+		    "saved scan '%s' done: scan %lld, %lld changes", d->name,
+		    (long long)id, (long long)changes);
+	return r == 0 ? id : 0;
+}
+
 static void
 run_one(struct ck_store *st, struct due *d)
 {
@@ -68,6 +103,18 @@ run_one(struct ck_store *st, struct due *d)
 	int *ports = NULL;
 	size_t n_ports = 0;
 
+	if (strcmp(d->kind, "net") != 0) {
+		int64_t id;
+		snprintf(actor, sizeof(actor), "scheduler:%s", d->name);
+		ck_log(CK_LOG_INFO, "saved scan '%s' (%s) starting", d->name,
+		    d->kind);
+		id = run_local(st, d, actor);
+		if (ck_store_scan_def_schedule(
+		        st, d->name, ck_now() + d->every, id, &err) != 0)
+			ck_log(CK_LOG_ERROR, "saved scan '%s': %s", d->name,
+			    err.msg);
+		return;
+	}
 	o.n_targets = split(d->targets, " ", targets, 256);
 	o.targets = targets;
 	o.n_sni = split(d->sni, ",", sni, 64);

@@ -3,7 +3,8 @@
  * OpenSSH certificates (*-cert.pub) from given files and folders, parses
  * each line with ssh.c and records every key in the inventory as an SSH
  * key with the file as its location, in one transaction with an audit
- * event.
+ * event, the scan record (each key by place, "path#line") and the
+ * difference from the previous scan of the same paths as events.
  */
 #include "discovery/discovery.h"
 
@@ -26,6 +27,7 @@
 
 struct sscan {
 	struct ck_store *st;
+	const char *actor;
 	struct ck_ssh_result *res;
 	int64_t now;
 	bool in_tx;
@@ -226,12 +228,64 @@ scan_path(struct sscan *s, const char *path)
 	free(abs);
 }
 
+static int
+on_change(void *ctx, const struct ck_scan_change *c)
+{
+	struct sscan *s = ctx;
+	char detail[160];
+
+	s->res->changes++;
+	if (strcmp(c->change, "new") == 0)
+		return 0;
+	snprintf(detail, sizeof(detail), "ssh key %lld -> %lld",
+	    (long long)c->old_cert, (long long)c->new_cert);
+	return ck_store_event_add(s->st, s->actor,
+	    c->change[0] == 'e' ? "scan.expiry" : "scan.change", c->place,
+	    detail, s->err);
+}
+
+/* The scan record and its difference from the previous scan of the same
+ * paths: a key added to or removed from an authorized_keys file, a host
+ * key replaced, an SSH certificate expired or expiring within 30 days. */
+static int
+record_scan(struct sscan *s, const char *scope)
+{
+	struct ck_ssh_result *res = s->res;
+	struct ck_buf place = CK_BUF_INIT, counts = CK_BUF_INIT;
+	int r;
+
+	if ((r = ck_store_scan_begin(s->st, "ssh", scope, s->actor, s->now,
+	         &res->scan_id, s->err)) != 0)
+		goto out;
+	for (size_t i = 0; i < res->n; i++) {
+		ck_buf_reset(&place);
+		ck_buf_printf(&place, "%s#%d", res->v[i].path, res->v[i].line);
+		if ((r = ck_store_scan_result_ssh(s->st, res->scan_id, place.p,
+		         res->v[i].id, s->err)) != 0)
+			goto out;
+	}
+	ck_buf_printf(&counts,
+	    "{\"files\":%lld,\"keys\":%lld,\"certificates\":%lld,"
+	    "\"new\":%lld,\"unreadable\":%lld,\"bad_lines\":%lld}",
+	    (long long)res->files, (long long)res->keys, (long long)res->certs,
+	    (long long)res->keys_new, (long long)res->unreadable,
+	    (long long)res->bad_lines);
+	if ((r = ck_store_scan_finish(
+	         s->st, res->scan_id, ck_now(), counts.p, s->err)) == 0)
+		r = ck_store_scan_diff(s->st, res->scan_id, "ssh", scope,
+		    ck_now(), 30 * 86400, on_change, s, s->err);
+out:
+	ck_buf_release(&place);
+	ck_buf_release(&counts);
+	return r;
+}
+
 int
 ck_ssh_scan(struct ck_store *st, const char *const *paths, size_t n_paths,
     const char *actor, struct ck_ssh_result *res, struct ck_err *err)
 {
 	struct sscan s;
-	struct ck_buf d = CK_BUF_INIT;
+	struct ck_buf d = CK_BUF_INIT, scope = CK_BUF_INIT;
 	int r;
 
 	memset(res, 0, sizeof(*res));
@@ -240,6 +294,7 @@ ck_ssh_scan(struct ck_store *st, const char *const *paths, size_t n_paths,
 	s.res = res;
 	s.err = err;
 	s.now = ck_now();
+	s.actor = actor ? actor : "discovery";
 	for (size_t i = 0; i < n_paths && !s.store_error; i++)
 		scan_path(&s, paths[i]);
 	ck_buf_release(&s.data);
@@ -256,9 +311,13 @@ ck_ssh_scan(struct ck_store *st, const char *const *paths, size_t n_paths,
 	    (long long)res->files, (long long)res->keys, (long long)res->certs,
 	    (long long)res->keys_new, (long long)res->unreadable,
 	    (long long)res->bad_lines);
-	r = ck_store_event_add(
-	    st, actor ? actor : "discovery", "scan", "ssh", d.p, err);
+	for (size_t i = 0; i < n_paths; i++)
+		ck_buf_printf(&scope, "%s%s", i ? " " : "", paths[i]);
+	r = ck_store_event_add(st, s.actor, "scan", "ssh", d.p, err);
+	if (r == 0)
+		r = record_scan(&s, scope.p ? scope.p : "");
 	ck_buf_release(&d);
+	ck_buf_release(&scope);
 	if (r != 0 || (r = ck_store_commit(st, err)) != 0) {
 		ck_store_rollback(st);
 		return r;

@@ -208,10 +208,10 @@ ck_http_conn_bev(struct event_base *base, void *arg)
 		pthread_mutex_lock(&w->s->ssl_mu);
 		ssl = SSL_new(w->s->ssl);
 		pthread_mutex_unlock(&w->s->ssl_mu);
-		bev = ssl == NULL ? NULL
-		                  : bufferevent_openssl_socket_new(base, -1, ssl,
-		                        BUFFEREVENT_SSL_ACCEPTING,
-		                        BEV_OPT_CLOSE_ON_FREE);
+		bev = ssl == NULL
+		    ? NULL
+		    : bufferevent_openssl_socket_new(base, -1, ssl,
+		          BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 		if (bev == NULL && ssl != NULL)
 			SSL_free(ssl);
 	} else {
@@ -228,7 +228,8 @@ ck_http_conn_bev(struct event_base *base, void *arg)
 	w->conn_pending = c;
 	event_active(w->conn_adopt, EV_TIMEOUT, 0);
 	if (atomic_fetch_add(&w->conns, 1) + 1 >= w->max_conns)
-		ck_http_worker_pause(w, true); /* new ones wait in the backlog */
+		ck_http_worker_pause(
+		    w, true); /* new ones wait in the backlog */
 	return bev;
 }
 

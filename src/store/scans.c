@@ -65,6 +65,28 @@ ck_store_scan_result(struct ck_store *st, int64_t scan_id, const char *place,
 }
 
 int
+ck_store_scan_result_ssh(struct ck_store *st, int64_t scan_id,
+    const char *place, int64_t ssh_key_id, struct ck_err *err)
+{
+	sqlite3_stmt *q;
+	int r;
+
+	if (!st->in_tx)
+		CK_BUG("scan_result_ssh outside a transaction");
+	if ((r = run(st,
+	         "INSERT OR REPLACE INTO scan_results(scan_id, place, "
+	         "ssh_key_id, status) VALUES (?1, ?2, ?3, 'ok')",
+	         &q, err)) != 0)
+		return r;
+	sqlite3_bind_int64(q, 1, scan_id);
+	sqlite3_bind_text(q, 2, place, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, ssh_key_id);
+	r = step_write(st, q, err, "scan_results");
+	sqlite3_finalize(q);
+	return r;
+}
+
+int
 ck_store_scan_finish(struct ck_store *st, int64_t scan_id, int64_t finished,
     const char *counts, struct ck_err *err)
 {
@@ -94,28 +116,47 @@ ck_store_scan_finish(struct ck_store *st, int64_t scan_id, int64_t finished,
  *   expiring  a leaf that came within `soon` seconds of expiry since then
  * With no previous scan every answering place is new.
  */
-static const char diff_sql[] =
-    "WITH prev AS (SELECT id, started FROM scans WHERE kind = ?2 AND "
-    "  scope = ?3 AND id < ?1 AND finished IS NOT NULL "
-    "  ORDER BY id DESC LIMIT 1), "
-    "cur AS (SELECT place, cert_id FROM scan_results WHERE scan_id = ?1 "
-    "  AND cert_id IS NOT NULL), "
-    "old AS (SELECT place, cert_id FROM scan_results WHERE scan_id = "
-    "  (SELECT id FROM prev) AND cert_id IS NOT NULL) "
-    "SELECT 'new', c.place, NULL, c.cert_id FROM cur c "
-    "  WHERE NOT EXISTS (SELECT 1 FROM old o WHERE o.place = c.place) "
-    "UNION ALL SELECT 'replaced', c.place, o.cert_id, c.cert_id FROM cur c "
-    "  JOIN old o ON o.place = c.place WHERE o.cert_id != c.cert_id "
-    "UNION ALL SELECT 'gone', o.place, o.cert_id, NULL FROM old o "
-    "  WHERE NOT EXISTS (SELECT 1 FROM cur c WHERE c.place = o.place) "
-    "UNION ALL SELECT CASE WHEN x.not_after < ?4 THEN 'expired' ELSE "
-    "  'expiring' END, c.place, NULL, c.cert_id FROM cur c "
-    "  JOIN certificates x ON x.id = c.cert_id "
-    "  WHERE x.not_after < ?4 + ?5 AND (NOT EXISTS (SELECT 1 FROM prev) OR "
-    "  CASE WHEN x.not_after < ?4 THEN x.not_after > "
-    "  (SELECT started FROM prev) ELSE x.not_after > "
-    "  (SELECT started FROM prev) + ?5 END) "
-    "ORDER BY 2, 1";
+#define DIFF_SQL(LEAF, EXPIRY)                                                \
+	"WITH prev AS (SELECT id, started FROM scans WHERE kind = ?2 AND "    \
+	"  scope = ?3 AND id < ?1 AND finished IS NOT NULL "                  \
+	"  ORDER BY id DESC LIMIT 1), "                                       \
+	"cur AS (SELECT place, " LEAF " AS leaf FROM scan_results "           \
+	"  WHERE scan_id = ?1 AND " LEAF " IS NOT NULL), "                    \
+	"old AS (SELECT place, " LEAF " AS leaf FROM scan_results "           \
+	"  WHERE scan_id = (SELECT id FROM prev) AND " LEAF " IS NOT NULL), " \
+	"exp AS (" EXPIRY ") "                                                \
+	"SELECT 'new', c.place, NULL, c.leaf FROM cur c "                     \
+	"  WHERE NOT EXISTS (SELECT 1 FROM old o WHERE o.place = c.place) "   \
+	"UNION ALL SELECT 'replaced', c.place, o.leaf, c.leaf FROM cur c "    \
+	"  JOIN old o ON o.place = c.place WHERE o.leaf != c.leaf "           \
+	"UNION ALL SELECT 'gone', o.place, o.leaf, NULL FROM old o "          \
+	"  WHERE NOT EXISTS (SELECT 1 FROM cur c WHERE c.place = o.place) "   \
+	"UNION ALL SELECT CASE WHEN x.not_after < ?4 THEN 'expired' ELSE "    \
+	"  'expiring' END, c.place, NULL, c.leaf FROM cur c "                 \
+	"  JOIN exp x ON x.id = c.leaf "                                      \
+	"  WHERE x.not_after < ?4 + ?5 AND (NOT EXISTS (SELECT 1 FROM prev) " \
+	"  OR CASE WHEN x.not_after < ?4 THEN x.not_after > "                 \
+	"  (SELECT started FROM prev) ELSE x.not_after > "                    \
+	"  (SELECT started FROM prev) + ?5 END) "                             \
+	"ORDER BY 2, 1"
+
+/*
+ * The changes, each a row (change, place, old leaf, new leaf):
+ *   new       a place answering now that did not in the previous scan
+ *   replaced  the leaf at a place is another one
+ *   gone      a place that answered before and does not now
+ *   expired   a leaf that expired since the previous scan
+ *   expiring  a leaf that came within `soon` seconds of expiry since then
+ * With no previous scan every answering place is new. The leaves are
+ * certificates, or for SSH scans SSH keys (of which only certificates,
+ * with a valid_before, expire).
+ */
+static const char diff_sql[] = DIFF_SQL("cert_id",
+    "SELECT id, not_after FROM certificates WHERE id IN "
+    "(SELECT leaf FROM cur)");
+static const char diff_ssh_sql[] = DIFF_SQL("ssh_key_id",
+    "SELECT id, valid_before AS not_after FROM ssh_keys WHERE id IN "
+    "(SELECT leaf FROM cur) AND valid_before IS NOT NULL");
 
 int
 ck_store_scan_diff(struct ck_store *st, int64_t scan_id, const char *kind,
@@ -125,7 +166,8 @@ ck_store_scan_diff(struct ck_store *st, int64_t scan_id, const char *kind,
 	sqlite3_stmt *q;
 	int r, rc;
 
-	if ((r = run(st, diff_sql, &q, err)) != 0)
+	if ((r = run(st, strcmp(kind, "ssh") == 0 ? diff_ssh_sql : diff_sql, &q,
+	         err)) != 0)
 		return r;
 	sqlite3_bind_int64(q, 1, scan_id);
 	sqlite3_bind_text(q, 2, kind, -1, SQLITE_STATIC);
@@ -159,9 +201,8 @@ ck_store_scan_def_add(struct ck_store *st, const struct ck_scan_def *d,
 		CK_BUG("scan_def_add outside a transaction");
 	if ((r = run(st,
 	         "INSERT INTO scan_defs(name, targets, ports, sni, every, "
-	         "next_run, created, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-	         "?7, "
-	         "?8)",
+	         "next_run, created, actor, kind) VALUES (?1, ?2, ?3, ?4, ?5, "
+	         "?6, ?7, ?8, ?9)",
 	         &q, err)) != 0)
 		return r;
 	sqlite3_bind_text(q, 1, d->name, -1, SQLITE_STATIC);
@@ -172,6 +213,7 @@ ck_store_scan_def_add(struct ck_store *st, const struct ck_scan_def *d,
 	sqlite3_bind_int64(q, 6, d->next_run);
 	sqlite3_bind_int64(q, 7, d->created);
 	sqlite3_bind_text(q, 8, d->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 9, d->kind ? d->kind : "net", -1, SQLITE_STATIC);
 	r = step_write(st, q, err, "scan_defs");
 	sqlite3_finalize(q);
 	if (r == CK_E_EXISTS ||
@@ -188,14 +230,15 @@ static int
 defs(struct ck_store *st, const char *where, const char *name, int64_t now,
     int limit, ck_scan_def_cb cb, void *ctx, struct ck_err *err)
 {
-	char sql[640];
+	char sql[768];
 	sqlite3_stmt *q;
 	int r, rc, n = 0;
 
 	snprintf(sql, sizeof(sql),
 	    "SELECT d.id, d.name, d.targets, d.ports, d.sni, d.every, "
 	    "d.next_run, COALESCE(d.last_scan, 0), d.created, d.actor, "
-	    "s.counts, COALESCE(s.finished, 0) FROM scan_defs d LEFT JOIN "
+	    "s.counts, COALESCE(s.finished, 0), d.kind FROM scan_defs d "
+	    "LEFT JOIN "
 	    "scans s ON s.id = d.last_scan WHERE %s LIMIT ?3",
 	    where);
 	if ((r = run(st, sql, &q, err)) != 0)
@@ -214,7 +257,8 @@ defs(struct ck_store *st, const char *where, const char *name, int64_t now,
 		    sqlite3_column_int64(q, 7), sqlite3_column_int64(q, 8),
 		    (const char *)sqlite3_column_text(q, 9),
 		    (const char *)sqlite3_column_text(q, 10),
-		    sqlite3_column_int64(q, 11)};
+		    sqlite3_column_int64(q, 11),
+		    (const char *)sqlite3_column_text(q, 12)};
 		n++;
 		if ((r = cb(ctx, &d)) != 0)
 			break;
@@ -296,7 +340,8 @@ ck_store_scan_rows(struct ck_store *st, int64_t scan_id, ck_scan_row_cb cb,
 	int r, rc;
 
 	if ((r = run(st,
-	         "SELECT place, status, COALESCE(cert_id, 0) FROM scan_results "
+	         "SELECT place, status, COALESCE(cert_id, 0), "
+	         "COALESCE(ssh_key_id, 0) FROM scan_results "
 	         "WHERE scan_id = ?1 ORDER BY place",
 	         &q, err)) != 0)
 		return r;
@@ -304,7 +349,8 @@ ck_store_scan_rows(struct ck_store *st, int64_t scan_id, ck_scan_row_cb cb,
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
 		if ((r = cb(ctx, (const char *)sqlite3_column_text(q, 0),
 		         (const char *)sqlite3_column_text(q, 1),
-		         sqlite3_column_int64(q, 2))) != 0)
+		         sqlite3_column_int64(q, 2),
+		         sqlite3_column_int64(q, 3))) != 0)
 			break;
 	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		r = db_err(st, rc, err, "scan_results");

@@ -377,6 +377,9 @@ int ck_store_scan_begin(struct ck_store *st, const char *kind,
 /* What place answered in scan_id: its leaf (0: none) and a status word. */
 int ck_store_scan_result(struct ck_store *st, int64_t scan_id,
     const char *place, int64_t cert_id, const char *status, struct ck_err *err);
+/* The same for an SSH scan: the key found at place (ssh_keys id). */
+int ck_store_scan_result_ssh(struct ck_store *st, int64_t scan_id,
+    const char *place, int64_t ssh_key_id, struct ck_err *err);
 /* Marks the scan finished with a JSON summary (inside a transaction). */
 int ck_store_scan_finish(struct ck_store *st, int64_t scan_id, int64_t finished,
     const char *counts, struct ck_err *err);
@@ -385,14 +388,15 @@ int ck_store_scan_finish(struct ck_store *st, int64_t scan_id, int64_t finished,
 struct ck_scan_change {
 	const char *change; /* new, replaced, gone, expired, expiring */
 	const char *place;
-	int64_t old_cert, new_cert; /* 0 when none */
+	int64_t old_cert, new_cert; /* 0 when none; ssh_keys ids for ssh */
 };
 typedef int (*ck_scan_change_cb)(void *ctx, const struct ck_scan_change *c);
 /*
  * The changes of scan_id against the previous finished scan of kind and
  * scope, by place: places new or gone, leaves replaced, leaves that
  * expired or came within soon seconds of expiry since then (with no
- * previous scan, every place is new).
+ * previous scan, every place is new). For kind "ssh" the leaves are SSH
+ * keys, and only OpenSSH certificates expire.
  */
 int ck_store_scan_diff(struct ck_store *st, int64_t scan_id, const char *kind,
     const char *scope, int64_t now, int64_t soon, ck_scan_change_cb cb,
@@ -406,6 +410,7 @@ struct ck_scan_def {
 	const char *actor;
 	const char *last_counts; /* the last scan's JSON summary, or NULL */
 	int64_t last_finished;
+	const char *kind; /* net, files, ssh (NULL on add: net) */
 };
 typedef int (*ck_scan_def_cb)(void *ctx, const struct ck_scan_def *d);
 /* Saves d (inside a transaction). CK_E_EXISTS when the name is taken. */
@@ -423,9 +428,10 @@ int ck_store_scan_def_schedule(struct ck_store *st, const char *name,
 /* Deletes name (inside a transaction). CK_E_NOTFOUND when none. */
 int ck_store_scan_def_delete(
     struct ck_store *st, const char *name, struct ck_err *err);
-/* The endpoints of scan_id to cb: place, status, leaf (0: none). */
-typedef int (*ck_scan_row_cb)(
-    void *ctx, const char *place, const char *status, int64_t cert_id);
+/* The places of scan_id to cb: place, status, leaf certificate or SSH key
+ * (0: none). */
+typedef int (*ck_scan_row_cb)(void *ctx, const char *place, const char *status,
+    int64_t cert_id, int64_t ssh_key_id);
 int ck_store_scan_rows(struct ck_store *st, int64_t scan_id, ck_scan_row_cb cb,
     void *ctx, struct ck_err *err);
 

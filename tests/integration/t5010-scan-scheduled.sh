@@ -1,6 +1,7 @@
 # Saved scans in the daemon: defined over REST, run at once by the
 # scheduler (not on the HTTP workers), results and figures over REST, run
-# again on demand, deleted; nginx on loopback is what they find.
+# again on demand, deleted; nginx on loopback is what they find. Saved
+# files and ssh scans of paths on the server's host run the same way.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 . "$HERE/serve-lib.sh"
@@ -54,3 +55,34 @@ TOKEN=$(ck token create --role auditor --name aud 2>/dev/null) expect_api 403 PO
 expect_api 200 DELETE /api/v1/scans/lab
 expect_api 404 GET /api/v1/scans/lab/results
 expect_eq "$(ck audit list --json | jq '[.[] | select(.action == "scan.define" or .action == "scan.delete")] | length')" 2 "audit"
+
+# Saved files and SSH scans: paths on the server's host.
+mkdir -p "$T/local/certs" "$T/local/ssh"
+cp "$T/site.pem" "$T/local/certs/"
+ssh-keygen -q -t ed25519 -N '' -C local -f "$T/local/ssh/id"
+TOKEN=$(ck token create --role operator --name ops2 2>/dev/null)
+expect_api 201 POST /api/v1/scans -H 'Content-Type: application/json' \
+	-d "{\"name\":\"pem\",\"kind\":\"files\",\"targets\":[\"$T/local/certs\"],\"every\":\"1h\"}"
+expect_api 201 POST /api/v1/scans -H 'Content-Type: application/json' \
+	-d "{\"name\":\"keys\",\"kind\":\"ssh\",\"targets\":[\"$T/local/ssh\"]}"
+jq -e '.kind == "ssh"' "$T/body" >/dev/null || fail "kind"
+expect_api 400 POST /api/v1/scans -H 'Content-Type: application/json' \
+	-d '{"name":"rel","kind":"files","targets":["relative/path"]}'
+expect_api 400 POST /api/v1/scans -H 'Content-Type: application/json' \
+	-d "{\"name\":\"pp\",\"kind\":\"ssh\",\"targets\":[\"$T\"],\"ports\":\"443\"}"
+expect_api 400 POST /api/v1/scans -H 'Content-Type: application/json' \
+	-d '{"name":"what","kind":"smb","targets":["/srv"]}'
+for n in pem keys; do
+	for _ in $(seq 1 100); do
+		[ "$(api GET /api/v1/scans/$n/results)" = 200 ] && break
+		sleep 0.1
+	done
+	expect_api 200 GET /api/v1/scans/$n/results
+	cp "$T/body" "$T/$n.json"
+done
+expect_eq "$(jq -r '.endpoints[0].endpoint' "$T/pem.json")" "$T/local/certs/site.pem#1" "files scan place"
+expect_eq "$(ck show "$(jq -r '.endpoints[0].cert_id' "$T/pem.json")" --json | jq -r .cn)" "site.test" "files scan certificate"
+expect_eq "$(jq -r '.endpoints[0].endpoint' "$T/keys.json")" "$T/local/ssh/id.pub#1" "ssh scan place"
+[ "$(jq -r '.endpoints[0].ssh_key_id' "$T/keys.json")" -gt 0 ] || fail "ssh scan key id"
+expect_eq "$(jq -r .counts.keys "$T/keys.json")" 1 "ssh scan counts"
+expect_grep "saved scan 'keys' done" "$T/serve.log"

@@ -108,4 +108,26 @@ expect_status 1 ck scan ssh --json junk.pub huge.pub nowhere.pub
 expect_eq "$(jq -c '[.keys, .unreadable]' out)" '[0,1]' "bad input"
 expect_grep "too large\|at most" out
 expect_status 2 ck scan ssh --list keys
+# Scan records and what changed: a key removed from authorized_keys, a
+# host key replaced, an SSH certificate within 30 days of expiry.
+mkdir sshdiff
+{ cat keys/rsa.pub; cat keys/ec256.pub; } >sshdiff/authorized_keys
+cp keys/ec521.pub sshdiff/ssh_host_ecdsa_key.pub
+ssh-keygen -q -t ed25519 -N '' -C soon -f sshdiff/soon
+ssh-keygen -q -s ca -I soon -n carol -V -1d:+10d sshdiff/soon.pub
+expect_status 0 ck scan ssh --json sshdiff
+first=$(jq .scan_id out)
+[ "$first" -gt 0 ] || fail "no ssh scan record"
+expect_eq "$(jq .changes out)" 6 "first scan: 5 places new, 1 certificate expiring"
+rsa_line=$(cat keys/rsa.pub)
+printf '%s\n' "$rsa_line" >sshdiff/authorized_keys
+cp keys/ed.pub sshdiff/ssh_host_ecdsa_key.pub
+expect_status 0 ck scan ssh --json sshdiff
+expect_eq "$(jq .scan_id out)" $((first + 1)) "second ssh scan record"
+expect_eq "$(jq .changes out)" 2 "second scan: a key gone, a host key replaced"
+expect_grep "scan $((first + 2)), 0 changes" "$(ck scan ssh sshdiff >text.out; echo text.out)"
+ck audit list --json >events.json
+expect_eq "$(jq '[.[] | select(.action == "scan.change" and (.object | endswith("/sshdiff/authorized_keys#2")) and (.detail | endswith("-> 0")))] | length' events.json)" 1 "gone key event"
+expect_eq "$(jq '[.[] | select(.action == "scan.change" and (.object | endswith("/sshdiff/ssh_host_ecdsa_key.pub#1")))] | length' events.json)" 1 "replaced host key event"
+expect_eq "$(jq '[.[] | select(.action == "scan.expiry" and (.object | endswith("/sshdiff/soon-cert.pub#1")))] | length' events.json)" 1 "expiring certificate event"
 echo "t5210 ok"
