@@ -107,37 +107,35 @@ ck_store_scan_finish(struct ck_store *st, int64_t scan_id, int64_t finished,
 	return r;
 }
 
-/*
- * The changes, each a row (change, place, old leaf, new leaf):
- *   new       a place answering now that did not in the previous scan
- *   replaced  the leaf at a place is another one
- *   gone      a place that answered with TLS before and does not now
- *   expired   a leaf that expired since the previous scan
- *   expiring  a leaf that came within `soon` seconds of expiry since then
- * With no previous scan every answering place is new.
- */
-#define DIFF_SQL(LEAF, EXPIRY)                                                \
-	"WITH prev AS (SELECT id, started FROM scans WHERE kind = ?2 AND "    \
-	"  scope = ?3 AND id < ?1 AND finished IS NOT NULL "                  \
-	"  ORDER BY id DESC LIMIT 1), "                                       \
-	"cur AS (SELECT place, " LEAF " AS leaf FROM scan_results "           \
-	"  WHERE scan_id = ?1 AND " LEAF " IS NOT NULL), "                    \
-	"old AS (SELECT place, " LEAF " AS leaf FROM scan_results "           \
-	"  WHERE scan_id = (SELECT id FROM prev) AND " LEAF " IS NOT NULL), " \
-	"exp AS (" EXPIRY ") "                                                \
-	"SELECT 'new', c.place, NULL, c.leaf FROM cur c "                     \
-	"  WHERE NOT EXISTS (SELECT 1 FROM old o WHERE o.place = c.place) "   \
-	"UNION ALL SELECT 'replaced', c.place, o.leaf, c.leaf FROM cur c "    \
-	"  JOIN old o ON o.place = c.place WHERE o.leaf != c.leaf "           \
-	"UNION ALL SELECT 'gone', o.place, o.leaf, NULL FROM old o "          \
-	"  WHERE NOT EXISTS (SELECT 1 FROM cur c WHERE c.place = o.place) "   \
-	"UNION ALL SELECT CASE WHEN x.not_after < ?4 THEN 'expired' ELSE "    \
-	"  'expiring' END, c.place, NULL, c.leaf FROM cur c "                 \
-	"  JOIN exp x ON x.id = c.leaf "                                      \
-	"  WHERE x.not_after < ?4 + ?5 AND (NOT EXISTS (SELECT 1 FROM prev) " \
-	"  OR CASE WHEN x.not_after < ?4 THEN x.not_after > "                 \
-	"  (SELECT started FROM prev) ELSE x.not_after > "                    \
-	"  (SELECT started FROM prev) + ?5 END) "                             \
+/* cur and old are read through scan_results' primary key (scan_id,
+ * place) rather than as CTEs: SQLite materialises a CTE used twice, and
+ * probing it row by row made a diff of n places cost n^2. */
+#define DIFF_SQL(LEAF, EXPIRY)                                              \
+	"WITH prev AS (SELECT id, started FROM scans WHERE kind = ?2 AND "  \
+	"  scope = ?3 AND id < ?1 AND finished IS NOT NULL "                \
+	"  ORDER BY id DESC LIMIT 1), "                                     \
+	"exp AS (" EXPIRY ") "                                              \
+	"SELECT 'new', c.place, NULL, c." LEAF " FROM scan_results c "      \
+	"  WHERE c.scan_id = ?1 AND c." LEAF " IS NOT NULL AND NOT EXISTS " \
+	"  (SELECT 1 FROM scan_results o WHERE o.scan_id = "                \
+	"  (SELECT id FROM prev) AND o.place = c.place AND o." LEAF         \
+	"  IS NOT NULL) "                                                   \
+	"UNION ALL SELECT 'replaced', c.place, o." LEAF ", c." LEAF         \
+	"  FROM scan_results c JOIN scan_results o ON o.scan_id = "         \
+	"  (SELECT id FROM prev) AND o.place = c.place "                    \
+	"  WHERE c.scan_id = ?1 AND o." LEAF " != c." LEAF " "              \
+	"UNION ALL SELECT 'gone', o.place, o." LEAF ", NULL "               \
+	"  FROM scan_results o WHERE o.scan_id = (SELECT id FROM prev) "    \
+	"  AND o." LEAF " IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "       \
+	"  scan_results c WHERE c.scan_id = ?1 AND c.place = o.place AND "  \
+	"  c." LEAF " IS NOT NULL) "                                        \
+	"UNION ALL SELECT CASE WHEN x.not_after < ?4 THEN 'expired' ELSE "  \
+	"  'expiring' END, c.place, NULL, c." LEAF " FROM scan_results c "  \
+	"  JOIN exp x ON x.id = c." LEAF " WHERE c.scan_id = ?1 AND "       \
+	"  x.not_after < ?4 + ?5 AND (NOT EXISTS (SELECT 1 FROM prev) "     \
+	"  OR CASE WHEN x.not_after < ?4 THEN x.not_after > "               \
+	"  (SELECT started FROM prev) ELSE x.not_after > "                  \
+	"  (SELECT started FROM prev) + ?5 END) "                           \
 	"ORDER BY 2, 1"
 
 /*
@@ -152,11 +150,12 @@ ck_store_scan_finish(struct ck_store *st, int64_t scan_id, int64_t finished,
  * with a valid_before, expire).
  */
 static const char diff_sql[] = DIFF_SQL("cert_id",
-    "SELECT id, not_after FROM certificates WHERE id IN "
-    "(SELECT leaf FROM cur)");
+    "SELECT id, not_after FROM certificates WHERE not_after < ?4 + ?5 "
+    "AND id IN (SELECT cert_id FROM scan_results WHERE scan_id = ?1)");
 static const char diff_ssh_sql[] = DIFF_SQL("ssh_key_id",
-    "SELECT id, valid_before AS not_after FROM ssh_keys WHERE id IN "
-    "(SELECT leaf FROM cur) AND valid_before IS NOT NULL");
+    "SELECT id, valid_before AS not_after FROM ssh_keys WHERE "
+    "valid_before < ?4 + ?5 AND id IN (SELECT ssh_key_id FROM "
+    "scan_results WHERE scan_id = ?1)");
 
 int
 ck_store_scan_diff(struct ck_store *st, int64_t scan_id, const char *kind,
