@@ -1,6 +1,7 @@
 # certkeep scan net against nginx on several 127.x addresses serving a
 # valid chain, an expired certificate, a self-signed one, one for another
-# name and one without its intermediate; plus a silent listener and one
+# name and one without its intermediate; plus a silent listener, one that
+# stalls mid-handshake, and one
 # that answers garbage. The scan must find exactly what nginx serves (as
 # `openssl s_client` sees it), record it with its endpoint, and after a
 # certificate change and a removed site report exactly those changes.
@@ -158,6 +159,30 @@ expect_status 0 ck scan net 127.0.0.19 --ports "$P" --timeout 5 --json
 kill "$HUGE_PID" 2>/dev/null
 jq -e '.endpoints[0].status == "tls-failed" and (.endpoints[0].error | test("excessive|too long|large"))' "$T/out" >/dev/null ||
 	{ jq -c '.endpoints[0]' "$T/out"; fail "10 MB chain"; }
+# a TLS server that stalls mid-handshake: a relay to the valid site that
+# passes the ClientHello on but only the first 60 bytes of the answer
+python3 - "$P" <<'PY' &
+import socket, sys, time
+port = int(sys.argv[1])
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.20", port)); s.listen(4)
+s.settimeout(20)
+c, _ = s.accept()
+up = socket.create_connection(("127.0.0.11", port))
+up.sendall(c.recv(65536))
+got = b""
+while len(got) < 60:
+    got += up.recv(60 - len(got))
+c.sendall(got)
+time.sleep(15)
+PY
+STALL_PID=$!
+for _ in $(seq 1 50); do ss -ltn "sport = :$P" | grep -q 127.0.0.20 && break; sleep 0.1; done
+start=$(date +%s)
+expect_status 0 ck scan net 127.0.0.20 --ports "$P" --timeout 1 --retries 0 --json
+kill "$STALL_PID" 2>/dev/null || true
+jq -e '.endpoints[0].status == "timeout"' "$T/out" >/dev/null || { jq -c '.endpoints[0]' "$T/out"; fail "stalled handshake"; }
+[ $(( $(date +%s) - start )) -le 5 ] || fail "a stalled handshake held the scan for $(( $(date +%s) - start )) s"
 # the table form
 expect_status 0 ck scan net 127.0.0.11 --ports "$P" --trust trust.pem
 expect_grep "127.0.0.11:$P" "$T/out"
