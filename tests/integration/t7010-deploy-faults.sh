@@ -7,12 +7,14 @@
 # files and during a reload (a rerun after the lease completes). Then the
 # PKCS#12 target (opened by openssl with the password file, modern and
 # legacy algorithms) and the command target (the PEMs on stdin and in the
-# environment).
+# environment); a failure's alert delivered to a webhook.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 export CERTKEEP_MASTER_KEY_FILE="$T/master.key"
 MOUNTS=""
+HOOK=""
 cleanup() {
+	[ -z "$HOOK" ] || kill "$HOOK" 2>/dev/null
 	for m in $MOUNTS; do umount "$m" 2>/dev/null; done
 	rm -rf "$T"
 }
@@ -223,5 +225,40 @@ expect_status 1 ck manage deploy app --force
 failed_ok app "$tc" "command"
 tget app "$tc" .last_result | grep -q "command exited 3" || fail "result: $(tget app "$tc" .last_result)"
 tget app "$tc" .last_output | grep -q "appliance said no" || fail "stderr not recorded"
+
+# the alert reaches the configured channels: a webhook on loopback gets
+# deploy_failed for a second failing target
+mkdir hook
+cat >hook.py <<'PY'
+import http.server, os, sys
+out = sys.argv[1]
+n = [0]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        n[0] += 1
+        open(os.path.join(out, "%03d.json" % n[0]), "wb").write(body)
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(os.path.join(out, "port.tmp"), "w").write(str(s.server_address[1]))
+os.rename(os.path.join(out, "port.tmp"), os.path.join(out, "port"))
+s.serve_forever()
+PY
+python3 hook.py "$T/hook" >hook.log 2>&1 &
+HOOK=$!
+for _ in $(seq 1 100); do [ -s hook/port ] && break; sleep 0.1; done
+printf '[notify.hook]\ntype = webhook\nurl = http://127.0.0.1:%s/\nformat = json\n' "$(cat hook/port)" >certkeep.conf
+printf '#!/bin/sh\necho "load balancer refused" >&2\nexit 4\n' >lb.sh
+chmod +x lb.sh
+expect_status 0 ck manage target add app --kind command --command "$T/lb.sh"
+tl=$(tid)
+CERTKEEP_CONFIG="$T/certkeep.conf" expect_status 1 ck manage deploy app --force
+failed_ok app "$tl" "command behind a webhook"
+cat hook/0*.json 2>/dev/null | jq -s -e --arg s "app:$tl" '[.. | objects | select(.kind? == "deploy_failed" and .subject? == $s)] | length >= 1' >/dev/null ||
+	{ cat hook/0*.json 2>/dev/null; fail "the webhook did not get the deploy_failed alert"; }
+cat hook/0*.json | grep -q "load balancer refused\|exited 4" || fail "the alert does not say why"
 ck audit verify >/dev/null || fail "audit chain"
 echo "ok: ENOTDIR, read-only, full disk, hung reload, kills mid-deploy, pkcs12 modern and legacy, command target"
