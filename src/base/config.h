@@ -76,10 +76,9 @@
 	    "closed")                                                         \
 	X(REQUEST_DEADLINE, "limits", "request_deadline",                     \
 	    "CERTKEEP_REQUEST_DEADLINE", "60s", 'd',                          \
-	    "longest a request may take to arrive in full from its first "    \
-	    "byte (a connection's first: from the connection's opening), "    \
-	    "however steadily its bytes trickle in; slower clients are "      \
-	    "dropped")                                                        \
+	    "longest a whole request may take to arrive, from its first "     \
+	    "byte (a first request: from the connection's opening); slower "  \
+	    "clients are dropped")                                            \
 	X(MAX_CONNECTIONS, "limits", "max_connections",                       \
 	    "CERTKEEP_MAX_CONNECTIONS", "10000", 'i',                         \
 	    "open connections per worker; at the limit new ones wait in "     \

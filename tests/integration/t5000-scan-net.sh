@@ -14,8 +14,8 @@ P=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000 ))
 NGINX_PID=""
 PY_PID=""
 cleanup() {
-	[ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null
-	[ -n "$PY_PID" ] && kill "$PY_PID" 2>/dev/null
+	[ -z "$NGINX_PID" ] || kill "$NGINX_PID" 2>/dev/null || true
+	[ -z "$PY_PID" ] || kill "$PY_PID" 2>/dev/null || true
 	sleep 0.2
 	rm -rf "$T"
 }
@@ -84,7 +84,7 @@ def serve(addr, garbage):
             c.sendall(b"HTTP/1.0 200 OK\r\n\r\nthis is not TLS\r\n" * 4); c.close()
 threading.Thread(target=serve, args=("127.0.0.16", False), daemon=True).start()
 threading.Thread(target=serve, args=("127.0.0.17", True), daemon=True).start()
-time.sleep(60)
+time.sleep(600)  # killed at the end
 PY
 PY_PID=$!
 for _ in $(seq 1 50); do
