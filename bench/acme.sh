@@ -48,12 +48,24 @@
 # instead of its default 5 s, for both servers (pebble validates and issues
 # asynchronously: it is the one that polls).
 #
+# What to expect on 2 cores: acme-client costs 25-40 ms of CPU per order
+# (a TLS handshake per signed request, since Node drops a keep-alive
+# connection after the answer to HEAD newNonce; ECDSA key and CSR in
+# JavaScript), 15 ms with NONCE_POOL=1, so one Node process saturates a
+# core at about 35 (NONCE_POOL=1: 50-60) orders per second whatever the
+# server: that bounds both columns, and with it the ratio. certkeep's own
+# limit shows in its access-log times per request, printed at the end:
+# every request commits to SQLite (synchronous=FULL), about two fdatasync
+# per request, so where fsync is slow its workers wait on the disk.
+# TMPDIR=/dev/shm puts the inventory on tmpfs (fsync free): the
+# difference between the two runs is what durability costs.
+#
 # Settings (environment): CERTKEEP (binary, default build/release/certkeep),
 # NS="1 8 32" (concurrent clients), WARMUP=3, DURATION=15 (seconds per run),
 # WORKERS=2, ACCESS_LOG=on (certkeep as shipped: one line per request),
 # BACKOFF_MIN=5 (ms), NONCE_POOL=0, ACME_CLIENT=acme-client@5, KEEP=0.
 # About (WARMUP + DURATION + 3) * 2 * count(NS) + 15 s: 2 minutes at the
-# defaults.
+# defaults (115 s here), and the npm install the first time.
 # Exit status: 0 when it ran (target met or not), 1 when something broke (a
 # server died, a run completed no order), 2 when a tool is missing.
 
