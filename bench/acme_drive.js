@@ -80,6 +80,15 @@ function pidCpu(pids) {
   return ticks / CLK_TCK;
 }
 
+// the machine's busy CPU seconds (all cores, every process), from /proc/stat
+function machineCpu() {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal
+    return (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0)) / CLK_TCK;
+  } catch (e) { return 0; }
+}
+
 function pct(sorted, p) {
   if (!sorted.length) return null;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -153,7 +162,7 @@ async function main() {
   let snap1 = null;
   const snapshot = () => ({
     ...c, served: Atomics.load(hits, 0), conns, client: (() => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; })(),
-    server: pidCpu(pids), t: Date.now(),
+    server: pidCpu(pids), machine: machineCpu(), t: Date.now(),
   });
   const t1 = setTimeout(() => { snap0 = snapshot(); }, tStart - Date.now());
   const t2 = setTimeout(() => { snap1 = snapshot(); }, tEnd - Date.now());
@@ -223,6 +232,9 @@ async function main() {
     serverCpuMsPerOrder: n && pids.length ? (1000 * (snap1.server - snap0.server)) / n : null,
     clientCpuCores: (snap1.client - snap0.client) / secs,
     serverCpuCores: pids.length ? (snap1.server - snap0.server) / secs : null,
+    // cores busy with anything else on the machine (other jobs) meanwhile
+    otherCpuCores: pids.length ? ((snap1.machine - snap0.machine) - (snap1.client - snap0.client)
+      - (snap1.server - snap0.server)) / secs : null,
     acmeClient: require('acme-client/package.json').version,
     node: process.version,
     noncePool: o.noncePool,
@@ -238,7 +250,7 @@ function line(file) {
   console.error(`    ${r.orders} orders in ${f(r.secs)} s: ${f(r.rate)}/s, p50 ${f(r.p50)} ms, p99 ${f(r.p99)} ms, `
     + `${r.errors} errors, ${r.badNonce} badNonce, ${r.polls} polls, ${f(r.requestsPerOrder)} requests and `
     + `${f(r.connectionsPerOrder)} new TLS connections per order, CPU ms/order server ${f(r.serverCpuMsPerOrder)} `
-    + `client ${f(r.clientCpuMsPerOrder)}`);
+    + `client ${f(r.clientCpuMsPerOrder)}; cores busy with other processes ${f(r.otherCpuCores, 2)}`);
   for (const [m, k] of Object.entries(r.errSamples)) console.error(`      ${k}x ${m}`);
 }
 
@@ -270,7 +282,8 @@ function table(dir, target, ns) {
       + `new TLS connections ${f(c.connectionsPerOrder)} / ${f(p.connectionsPerOrder)}, `
       + `badNonce retries ${c.badNonce} / ${p.badNonce} and status polls ${c.polls} / ${p.polls} in all, `
       + `client CPU ms ${f(c.clientCpuMsPerOrder)} / ${f(p.clientCpuMsPerOrder)}; cores busy: `
-      + `server ${f(c.serverCpuCores, 2)} / ${f(p.serverCpuCores, 2)}, client ${f(c.clientCpuCores, 2)} / ${f(p.clientCpuCores, 2)}`);
+      + `server ${f(c.serverCpuCores, 2)} / ${f(p.serverCpuCores, 2)}, client ${f(c.clientCpuCores, 2)} / ${f(p.clientCpuCores, 2)}, `
+      + `other processes ${f(c.otherCpuCores, 2)} / ${f(p.otherCpuCores, 2)}`);
   }
   console.log();
   console.log(`target: certkeep >= ${target}x pebble's rate at every N: ${all ? 'met' : 'MISSED'}`);
