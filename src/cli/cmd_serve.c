@@ -157,8 +157,8 @@ ensure_cert(void *arg, const char *cert, const char *key, struct ck_err *err)
 		n_sans++;
 	}
 	if ((r = ck_make_key_and_csr("ec-p256",
-	         n_sans ? sans[0] + 3 : "localhost", sans, n_sans, &csr,
-	         &csr_len, &key_pem, err)) != 0)
+	         n_sans ? strchr(sans[0], ':') + 1 : "localhost", sans, n_sans,
+	         &csr, &csr_len, &key_pem, err)) != 0)
 		goto out;
 	rq.ca = ca;
 	rq.profile = "tls-server";

@@ -14,6 +14,9 @@ curl -sf --cacert "$ROOT" "$URL/readyz" | jq -e '.status == "ready"' >/dev/null 
 openssl s_client -connect "127.0.0.1:$PORT" -servername localhost -CAfile "$ROOT" \
 	-verify_return_error </dev/null >"$T/sc.txt" 2>&1 || { cat "$T/sc.txt"; fail "TLS handshake"; }
 expect_grep "Verify return code: 0 (ok)" "$T/sc.txt"
+openssl x509 -in "$T/sc.txt" -noout -subject -ext subjectAltName >"$T/names.txt"
+expect_grep "CN = localhost" "$T/names.txt"
+expect_eq "$(sed -n 's/^ *DNS/DNS/p' "$T/names.txt")" "DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1" "server certificate names"
 openssl s_client -connect "127.0.0.1:$PORT" -tls1_1 </dev/null >/dev/null 2>&1 && fail "TLS 1.1 accepted"
 
 # CAs
