@@ -128,6 +128,8 @@ extern _Thread_local bool ck_http_job_replied;
 void ck_http_deliver(struct reqctx *rc);
 
 void ck_http_dispatch(struct evhttp_request *req, void *arg);
+/* The ex_data index of a TLS context's agent CA (an X509 *, or NULL). */
+int ck_http_agent_ca_index(void);
 /* Ends an exchange: metrics, access log, in-flight count, frees rc. */
 void ck_http_finish(struct reqctx *rc);
 /* The limits as they are now (after reloads). */

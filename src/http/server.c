@@ -26,6 +26,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/thread.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -102,6 +103,68 @@ ssl_fail(struct ck_err *err, const char *what)
 	return ck_err_set(err, CK_E_CRYPTO, "%s: %s", what, buf);
 }
 
+static int agent_ca_idx = -1;
+static pthread_once_t agent_ca_once = PTHREAD_ONCE_INIT;
+
+static void
+agent_ca_free(
+    void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	X509_free(ptr);
+}
+
+static void
+agent_ca_init(void)
+{
+	agent_ca_idx =
+	    SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, agent_ca_free);
+}
+
+int
+ck_http_agent_ca_index(void)
+{
+	pthread_once(&agent_ca_once, agent_ca_init);
+	return agent_ca_idx;
+}
+
+/* Agents' client certificates: their CA is trusted for client
+ * certificates (asked for, not required) and kept with the context, so
+ * that authorize() tells an agent from other mTLS clients. */
+static int
+load_agent_ca(struct ck_http_server *s, SSL_CTX *ctx, struct ck_err *err)
+{
+	const char *f = s->o.agent_ca_file;
+	BIO *b;
+	X509 *ca;
+
+	if (f == NULL || *f == '\0' || access(f, R_OK) != 0)
+		return 0;
+	if ((b = BIO_new_file(f, "r")) == NULL)
+		return ssl_fail(err, f);
+	ca = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (ca == NULL)
+		return ssl_fail(err, f);
+	if (X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ca) != 1)
+		ERR_clear_error(); /* the same CA in client_ca already */
+	/* the agent CA is an intermediate (under certkeep-root): it is the
+	 * anchor itself, so that its root does not vouch for other client
+	 * certificates */
+	X509_STORE_set_flags(
+	    SSL_CTX_get_cert_store(ctx), X509_V_FLAG_PARTIAL_CHAIN);
+	SSL_CTX_add_client_CA(ctx, ca);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_verify_depth(ctx, 4);
+	SSL_CTX_set_session_id_context(
+	    ctx, (const unsigned char *)"certkeep", 8);
+	if (SSL_CTX_set_ex_data(ctx, ck_http_agent_ca_index(), ca) != 1) {
+		X509_free(ca);
+		return ssl_fail(err, "agent CA");
+	}
+	return 0;
+}
+
 /* A TLS context for the cert and key files: TLS 1.2 and 1.3, forward
  * secret AEAD suites only, client certificates asked for when client_ca
  * is set (optional: tokens still work without one). */
@@ -154,6 +217,8 @@ make_ssl(struct ck_http_server *s, SSL_CTX **out, struct ck_err *err)
 		SSL_CTX_set_session_id_context(
 		    ctx, (const unsigned char *)"certkeep", 8);
 	}
+	if ((r = load_agent_ca(s, ctx, err)) != 0)
+		goto fail;
 	*out = ctx;
 	return 0;
 fail:

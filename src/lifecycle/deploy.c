@@ -496,7 +496,8 @@ deploy_one(struct ck_store *st, const struct dp_material *m,
 	    strcmp(t->state, "deploying") == 0
 	        ? " (the previous attempt was interrupted)"
 	        : "");
-	if ((r = mark(st, t->id, note, now, &e)) != 0) {
+	/* the agent deploys without a store: its report records it */
+	if (st != NULL && (r = mark(st, t->id, note, now, &e)) != 0) {
 		snprintf(oc->result, sizeof(oc->result), "%s", e.msg);
 		goto out;
 	}
@@ -673,5 +674,47 @@ done:
 		free(ts.v[i].state);
 	}
 	free(ts.v);
+	return r;
+}
+
+int
+ck_deploy_local(const struct ck_deploy_local *d, struct ck_deploy_result *res,
+    struct ck_err *err)
+{
+	struct dp_material m;
+	struct ck_target_conf c;
+	struct outcome oc = {.output = CK_BUF_INIT};
+	struct target t = {
+	    d->target_id, (char *)d->kind, (char *)d->config, (char *)"new", 0};
+	uint8_t sha[32];
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	memset(res, 0, sizeof(*res));
+	m.name = d->name;
+	if ((r = ck_x509_first((const uint8_t *)d->leaf_pem,
+	         strlen(d->leaf_pem), CK_ITEM_CERT, &m.leaf_der, err)) != 0)
+		goto out;
+	ck_sha256(m.leaf_der.p, m.leaf_der.len, sha);
+	for (int i = 0; i < 32; i++)
+		snprintf(m.sha256 + 2 * i, 3, "%02x", sha[i]);
+	snprintf(m.first_name, sizeof(m.first_name), "%s", d->first_name);
+	ck_buf_adds(&m.leaf_pem, d->leaf_pem);
+	ck_buf_adds(&m.chain_pem, d->chain_pem);
+	ck_buf_adds(&m.full_pem, d->leaf_pem);
+	ck_buf_adds(&m.full_pem, d->chain_pem);
+	ck_buf_add(&m.key_pem, d->key_pem, d->key_len);
+	if ((r = ck_target_conf_parse(d->kind, d->config, &c, err)) != 0)
+		goto out;
+	deploy_one(NULL, &m, &t, &c, ck_now(), &oc);
+	ck_target_conf_release(&c);
+	snprintf(res->state, sizeof(res->state), "%s", oc.state);
+	snprintf(res->result, sizeof(res->result), "%s", oc.result);
+	snprintf(res->sha256, sizeof(res->sha256), "%s", m.sha256);
+	res->output = oc.output;
+	oc.output = (struct ck_buf)CK_BUF_INIT;
+out:
+	ck_buf_release(&oc.output);
+	dp_material_release(&m);
 	return r;
 }
