@@ -54,8 +54,8 @@ csr_of(json_t *j, struct ck_buf *der, struct ck_err *err)
 }
 
 static void
-reply_cert(struct ck_http_ctx *c, int status, const char *host,
-    const char *key, const struct ck_buf *pem)
+reply_cert(struct ck_http_ctx *c, int status, const char *host, const char *key,
+    const struct ck_buf *pem)
 {
 	struct ck_buf b = CK_BUF_INIT;
 	bool f = true;
@@ -85,12 +85,13 @@ ck_api_agent_enrol(struct ck_http_ctx *c)
 	if (*ca.ca == '\0')
 		r = ck_err_set(&err, CK_E_PERM, "agents are not enabled");
 	else if ((r = ck_api_json_str(j, "token", true, &token, &err)) == 0 &&
-	         (r = csr_of(j, &der, &err)) == 0)
+	    (r = csr_of(j, &der, &err)) == 0)
 		r = ck_agent_enrol(c->st, &ca, token, (const uint8_t *)der.p,
 		    der.len, c->now, &out, &err);
 	/* jansson frees without wiping: the token goes now */
 	if (json_is_string(json_object_get(j, "token")))
-		ck_cleanse((void *)json_string_value(json_object_get(j, "token")),
+		ck_cleanse(
+		    (void *)json_string_value(json_object_get(j, "token")),
 		    strlen(json_string_value(json_object_get(j, "token"))));
 	if (r != 0)
 		ck_http_problem_err(c, r, &err);
@@ -159,8 +160,9 @@ ck_api_agent_csr(struct ck_http_ctx *c)
 		return;
 	agent_ca(c, &ca);
 	if ((r = csr_of(j, &der, &err)) == 0)
-		r = ck_agent_issue(c->st, &ca, c->auth.agent, ck_http_param(c, 0),
-		    (const uint8_t *)der.p, der.len, c->now, &chain, &err);
+		r = ck_agent_issue(c->st, &ca, c->auth.agent,
+		    ck_http_param(c, 0), (const uint8_t *)der.p, der.len,
+		    c->now, &chain, &err);
 	if (r != 0)
 		ck_http_problem_err(c, r, &err);
 	else
@@ -197,8 +199,8 @@ ck_api_agent_deployed(struct ck_http_ctx *c)
 	if (r != 0)
 		ck_http_problem_err(c, r, &err);
 	else
-		ck_http_reply(c, 200, "application/json", "{\"recorded\":true}\n",
-		    18);
+		ck_http_reply(
+		    c, 200, "application/json", "{\"recorded\":true}\n", 18);
 }
 
 void

@@ -232,7 +232,8 @@ cli_manage_assign(struct ck_cli *cli, int argc, char **argv)
 	}
 	if (host == NULL || optind + 1 != argc) {
 		fprintf(stderr,
-		    "usage: certkeep manage assign NAME --agent HOST|--server\n");
+		    "usage: certkeep manage assign NAME --agent "
+		    "HOST|--server\n");
 		return CK_EXIT_USAGE;
 	}
 	if ((rc = cli_open_store(cli, &st)) != CK_EXIT_OK)

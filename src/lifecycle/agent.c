@@ -97,8 +97,8 @@ ck_agent_token_create(struct ck_store *st, const char *host, int64_t now,
 	snprintf(detail, sizeof(detail), "expires %lld", (long long)expires_at);
 	if ((r = ck_store_begin(st, err)) != 0)
 		goto out;
-	if ((r = ck_store_agent_token_add(st, host, hash, now, expires_at,
-	         actor, &id, err)) == 0 &&
+	if ((r = ck_store_agent_token_add(
+	         st, host, hash, now, expires_at, actor, &id, err)) == 0 &&
 	    (r = ck_store_event_add(
 	         st, actor, "agent.token", host, detail, err)) == 0)
 		r = ck_store_commit(st, err);
@@ -156,8 +156,8 @@ enrol_recorded(void *arg, struct ck_store *st, const struct ck_enroll_res *res,
 	char sha[65], detail[160], by[CK_AGENT_HOST_MAX + 8];
 	int r;
 
-	if ((r = ck_x509_parse(res->der, res->der_len, CK_PARSE_CORE, &c,
-	         err)) != 0)
+	if ((r = ck_x509_parse(
+	         res->der, res->der_len, CK_PARSE_CORE, &c, err)) != 0)
 		return r;
 	hex32(c->sha256, sha);
 	snprintf(detail, sizeof(detail), "client certificate %.16s, serial %s",
@@ -178,8 +178,8 @@ out:
 
 /* The CSR must be CN=host, OU=certkeep-agent and nothing else. */
 static int
-check_agent_csr(const uint8_t *der, size_t len, const char *host,
-    struct ck_err *err)
+check_agent_csr(
+    const uint8_t *der, size_t len, const char *host, struct ck_err *err)
 {
 	struct ck_csr *c = NULL;
 	char want[CK_AGENT_HOST_MAX + 64];
@@ -191,11 +191,10 @@ check_agent_csr(const uint8_t *der, size_t len, const char *host,
 	if (!c->signature_ok)
 		r = ck_err_set(err, CK_E_INVAL,
 		    "certificate request: signature does not verify");
-	else if (c->subject == NULL || (strcmp(c->subject, want) != 0 &&
-	                                   (snprintf(want, sizeof(want),
-	                                        "CN=%s,OU=%s", host,
-	                                        CK_AGENT_OU),
-	                                       strcmp(c->subject, want) != 0)))
+	else if (c->subject == NULL ||
+	    (strcmp(c->subject, want) != 0 &&
+	        (snprintf(want, sizeof(want), "CN=%s,OU=%s", host, CK_AGENT_OU),
+	            strcmp(c->subject, want) != 0)))
 		r = ck_err_set(err, CK_E_INVAL,
 		    "certificate request: subject is not CN=%s, OU=%s", host,
 		    CK_AGENT_OU);
@@ -312,7 +311,8 @@ ck_agent_check(struct ck_store *st, const char *host, const char *sha256,
 	if (r != 0)
 		return r;
 	if (!s.active)
-		return ck_err_set(err, CK_E_PERM, "agent '%s' is removed", host);
+		return ck_err_set(
+		    err, CK_E_PERM, "agent '%s' is removed", host);
 	if (!s.match)
 		return ck_err_set(err, CK_E_PERM,
 		    "agent '%s': not its current client certificate", host);
@@ -362,8 +362,8 @@ ck_agent_assign(struct ck_store *st, const char *name, const char *host,
 	int r;
 
 	if (*host != '\0' && !ck_agent_host_ok(host))
-		return ck_err_set(err, CK_E_INVAL, "'%.64s' is not a host name",
-		    host);
+		return ck_err_set(
+		    err, CK_E_INVAL, "'%.64s' is not a host name", host);
 	snprintf(detail, sizeof(detail), "%s%s",
 	    *host ? "held by agent " : "given back to the server", host);
 	if ((r = ck_store_begin(st, err)) != 0)

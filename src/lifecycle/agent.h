@@ -49,9 +49,9 @@ bool ck_agent_host_ok(const char *host);
  * which the caller shows once and then wipes. CK_E_INVAL for a bad host
  * or an expiry not after now.
  */
-int ck_agent_token_create(struct ck_store *st, const char *host,
-    int64_t now, int64_t expires_at, const char *actor,
-    char token[CK_AGENT_TOKEN_MAX + 1], struct ck_err *err);
+int ck_agent_token_create(struct ck_store *st, const char *host, int64_t now,
+    int64_t expires_at, const char *actor, char token[CK_AGENT_TOKEN_MAX + 1],
+    struct ck_err *err);
 
 /* The host a token names into host. CK_E_INVAL when token is not one. */
 int ck_agent_token_host(
@@ -141,8 +141,8 @@ int ck_agent_report_scan(struct ck_store *st, const char *host,
 
 /* The PEM of the built-in CA ca's certificate (appended to out), which
  * the server trusts for agents' client certificates. */
-int ck_agent_ca_pem(
-    struct ck_store *st, const char *ca, struct ck_buf *out, struct ck_err *err);
+int ck_agent_ca_pem(struct ck_store *st, const char *ca, struct ck_buf *out,
+    struct ck_err *err);
 
 /* Assigns managed certificate name to host ("" gives it back to the
  * server), with an audit event. The renewer leaves held ones alone. */
@@ -176,7 +176,7 @@ struct ck_agent_opts {
  * succeeded, else the first error), otherwise only on a fatal error or
  * when *stop becomes true (a signal handler's flag; may be NULL).
  */
-int ck_agent_run(const struct ck_agent_opts *o, volatile int *stop,
-    struct ck_err *err);
+int ck_agent_run(
+    const struct ck_agent_opts *o, volatile int *stop, struct ck_err *err);
 
 #endif

@@ -41,7 +41,7 @@ struct ag_bundle {
 };
 void ag_bundle_release(struct ag_bundle *b);
 /* Splits pem (a key, then certificates) into b. CK_E_PARSE. */
-int ag_bundle_parse(const char *pem, size_t len, struct ag_bundle *b,
-    struct ck_err *err);
+int ag_bundle_parse(
+    const char *pem, size_t len, struct ag_bundle *b, struct ck_err *err);
 
 #endif

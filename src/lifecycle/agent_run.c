@@ -77,12 +77,11 @@ call(struct agent *a, const char *method, const char *path, const char *body,
 
 /* The problem document's detail, or the status. */
 static int
-refused(const struct ck_fetch_resp *resp, const char *what,
-    struct ck_err *err)
+refused(const struct ck_fetch_resp *resp, const char *what, struct ck_err *err)
 {
 	json_t *j = json_loads(resp->body.p ? resp->body.p : "", 0, NULL);
-	const char *d = j ? json_string_value(json_object_get(j, "detail"))
-	                  : NULL;
+	const char *d =
+	    j ? json_string_value(json_object_get(j, "detail")) : NULL;
 	int code = resp->status == 403 || resp->status == 401 ? CK_E_PERM
 	    : resp->status >= 500                             ? CK_E_UNAVAILABLE
 	                                                      : CK_E_INVAL;
@@ -127,8 +126,8 @@ pending_key(const char *path, const char *key_type, const char *cn,
 	if (ag_read(path, key, NULL) == 0 && key->len > 0)
 		return 0;
 	ck_buf_release_secret(key);
-	if ((r = ck_make_key_and_csr(key_type, cn, NULL, 0, &csr, &n, key,
-	         err)) == 0)
+	if ((r = ck_make_key_and_csr(
+	         key_type, cn, NULL, 0, &csr, &n, key, err)) == 0)
 		r = ag_write(path, key->p, key->len, 0600, err);
 	free(csr);
 	return r;
@@ -137,8 +136,8 @@ pending_key(const char *path, const char *key_type, const char *cn,
 /* Asks path (enrol or renew) for a client certificate; agent.pem gets
  * key and chain, agent.key.new goes. */
 static int
-client_cert(struct agent *a, const char *host, const char *token,
-    struct ck_err *err)
+client_cert(
+    struct agent *a, const char *host, const char *token, struct ck_err *err)
 {
 	char knew[4200];
 	struct ck_buf key = CK_BUF_INIT, pem = CK_BUF_INIT;
@@ -151,21 +150,23 @@ client_cert(struct agent *a, const char *host, const char *token,
 	int r;
 
 	ck_fetch_resp_init(&resp);
-	if ((r = ag_path(a->o->dir, "agent.key.new", knew, sizeof(knew),
-	         err)) != 0 ||
+	if ((r = ag_path(
+	         a->o->dir, "agent.key.new", knew, sizeof(knew), err)) != 0 ||
 	    (r = pending_key(knew, "ec-p256", host, &key, err)) != 0 ||
 	    (r = ck_csr_for_key_ou((const uint8_t *)key.p, key.len, host,
 	         CK_AGENT_OU, NULL, 0, &csr, &n, err)) != 0)
 		goto out;
 	body = csr_body(csr, n, token);
-	r = call(a, "POST", token ? "/api/v1/agent/enrol" : "/api/v1/agent/renew",
-	    body, token == NULL, &resp, err);
+	r = call(a, "POST",
+	    token ? "/api/v1/agent/enrol" : "/api/v1/agent/renew", body,
+	    token == NULL, &resp, err);
 	if (body != NULL) /* it held the token */
 		ck_cleanse(body, strlen(body));
 	if (r != 0)
 		goto out;
 	if (resp.status != 200 && resp.status != 201) {
-		r = refused(&resp, token ? "enrolment" : "client certificate renewal", err);
+		r = refused(&resp,
+		    token ? "enrolment" : "client certificate renewal", err);
 		goto out;
 	}
 	j = json_loads(resp.body.p, 0, NULL);
@@ -279,10 +280,10 @@ obtain(struct agent *a, json_t *w, const char *name, struct ck_err *err)
 		sans[n_sans++] = json_string_value(json_array_get(js, i));
 	snprintf(rel, sizeof(rel), "certs/%s.key.new", name);
 	if ((r = ag_path(a->o->dir, rel, knew, sizeof(knew), err)) != 0 ||
-	    (r = pending_key(knew, kt ? kt : "ec-p256", cn ? cn : name, &key,
-	         err)) != 0 ||
-	    (r = ck_csr_for_key((const uint8_t *)key.p, key.len,
-	         cn ? cn : name, sans, n_sans, &csr, &n, err)) != 0)
+	    (r = pending_key(
+	         knew, kt ? kt : "ec-p256", cn ? cn : name, &key, err)) != 0 ||
+	    (r = ck_csr_for_key((const uint8_t *)key.p, key.len, cn ? cn : name,
+	         sans, n_sans, &csr, &n, err)) != 0)
 		goto out;
 	body = csr_body(csr, n, NULL);
 	snprintf(rel, sizeof(rel), "/api/v1/agent/certs/%s/csr", name);
@@ -338,8 +339,8 @@ deploy_targets(struct agent *a, json_t *w, const char *name,
 		struct ck_deploy_result res;
 		bool f = true;
 
-		snprintf(rel, sizeof(rel), "deployed/%s@%lld", name,
-		    (long long)id);
+		snprintf(
+		    rel, sizeof(rel), "deployed/%s@%lld", name, (long long)id);
 		if ((r = ag_path(a->o->dir, rel, path, sizeof(path), err)) != 0)
 			break;
 		if (ag_read(path, &held, NULL) == 0 &&
@@ -393,7 +394,8 @@ flush_outbox(struct agent *a, struct ck_err *err)
 	struct dirent *e;
 	int r = 0;
 
-	if ((r = ag_path(a->o->dir, "outbox", dpath, sizeof(dpath), err)) != 0 ||
+	if ((r = ag_path(a->o->dir, "outbox", dpath, sizeof(dpath), err)) !=
+	        0 ||
 	    (d = opendir(dpath)) == NULL)
 		return r;
 	while (r == 0 && (e = readdir(d)) != NULL) {
@@ -419,7 +421,8 @@ flush_outbox(struct agent *a, struct ck_err *err)
 			else if (resp.status >= 400 && resp.status < 500) {
 				struct ck_err e2 = {0};
 				refused(&resp, name, &e2);
-				ck_log(CK_LOG_WARN, "report dropped: %s", e2.msg);
+				ck_log(
+				    CK_LOG_WARN, "report dropped: %s", e2.msg);
 				(void)unlink(path);
 			} else
 				r = refused(&resp, name, err);
@@ -497,7 +500,8 @@ scan(struct agent *a, int64_t now, struct ck_err *err)
 		return 0;
 	if ((r = ag_path(a->o->dir, "scan.last", last, sizeof(last), err)) != 0)
 		return r;
-	if (ag_read(last, &t, NULL) == 0 && now < strtoll(t.p, NULL, 10) + every) {
+	if (ag_read(last, &t, NULL) == 0 &&
+	    now < strtoll(t.p, NULL, 10) + every) {
 		ck_buf_release(&t);
 		return 0;
 	}
@@ -523,7 +527,8 @@ scan(struct agent *a, int64_t now, struct ck_err *err)
 			char v[32];
 			int n = snprintf(v, sizeof(v), "%lld", (long long)now);
 			r = ag_write(last, v, (size_t)n, 0600, err);
-			ck_log(CK_LOG_INFO, "local scan: %zu certificates reported",
+			ck_log(CK_LOG_INFO,
+			    "local scan: %zu certificates reported",
 			    res.n_cert);
 		}
 	}
@@ -547,8 +552,8 @@ cycle(struct agent *a, struct ck_err *err)
 	if ((r = enrol(a, err)) != 0 || (r = renew_self(a, now, err)) != 0 ||
 	    (r = flush_outbox(a, err)) != 0)
 		goto out;
-	if ((r = call(a, "GET", "/api/v1/agent/work", NULL, true, &resp,
-	         err)) != 0)
+	if ((r = call(
+	         a, "GET", "/api/v1/agent/work", NULL, true, &resp, err)) != 0)
 		goto out;
 	if (resp.status != 200) {
 		r = refused(&resp, "work", err);
@@ -558,7 +563,8 @@ cycle(struct agent *a, struct ck_err *err)
 	cs = json_object_get(j, "certificates");
 	for (size_t i = 0; i < json_array_size(cs); i++) {
 		json_t *w = json_array_get(cs, i);
-		const char *name = json_string_value(json_object_get(w, "name"));
+		const char *name =
+		    json_string_value(json_object_get(w, "name"));
 		const char *cur = json_string_value(
 		    json_object_get(json_object_get(w, "current"), "sha256"));
 		struct ag_bundle b;
@@ -571,7 +577,8 @@ cycle(struct agent *a, struct ck_err *err)
 		have = local_bundle(a, name, &b);
 		/* one certificate's failure does not stop the others; the
 		 * cycle's result is the first */
-		if (renew || cur == NULL || !have || strcmp(b.sha256, cur) != 0) {
+		if (renew || cur == NULL || !have ||
+		    strcmp(b.sha256, cur) != 0) {
 			if (have)
 				ag_bundle_release(&b);
 			have = false;
@@ -628,8 +635,8 @@ jitter(double base, double frac)
 }
 
 int
-ck_agent_run(const struct ck_agent_opts *o, volatile int *stop,
-    struct ck_err *err)
+ck_agent_run(
+    const struct ck_agent_opts *o, volatile int *stop, struct ck_err *err)
 {
 	struct agent a = {.o = o, .stop = stop};
 	char sub[4200];
@@ -642,15 +649,16 @@ ck_agent_run(const struct ck_agent_opts *o, volatile int *stop,
 		return ck_err_set(err, CK_E_IO, "%s: cannot use", o->dir);
 	(void)chmod(o->dir, 0700);
 	for (size_t i = 0; i < 3; i++) {
-		static const char *const subs[] = {"certs", "deployed", "outbox"};
+		static const char *const subs[] = {
+		    "certs", "deployed", "outbox"};
 		if ((r = ag_path(o->dir, subs[i], sub, sizeof(sub), err)) != 0)
 			return r;
 		(void)mkdir(sub, 0700);
 	}
 	if ((r = ag_path(o->dir, "agent.pem", a.ident, sizeof(a.ident), err)) !=
 	        0 ||
-	    (r = ag_path(o->dir, "server-ca.pem", a.trust, sizeof(a.trust),
-	         err)) != 0)
+	    (r = ag_path(
+	         o->dir, "server-ca.pem", a.trust, sizeof(a.trust), err)) != 0)
 		return r;
 	/* --cacert is kept, so later runs need not repeat it */
 	if (o->cacert != NULL) {
@@ -672,11 +680,12 @@ ck_agent_run(const struct ck_agent_opts *o, volatile int *stop,
 		}
 		if (r == 0) {
 			backoff = 2;
-			nap(&a, jitter((double)(o->interval > 0 ? o->interval : 60),
-			            0.1));
+			nap(&a,
+			    jitter((double)(o->interval > 0 ? o->interval : 60),
+			        0.1));
 		} else {
-			ck_log(CK_LOG_WARN, "agent: %s (again in %.0f s)", e.msg,
-			    backoff);
+			ck_log(CK_LOG_WARN, "agent: %s (again in %.0f s)",
+			    e.msg, backoff);
 			/* a refused enrolment will not get better by itself */
 			if (r == CK_E_PERM && access(a.ident, F_OK) != 0) {
 				if (err != NULL)

@@ -18,14 +18,14 @@
 #include "x509/x509.h"
 
 int
-ag_path(const char *dir, const char *rel, char *out, size_t cap,
-    struct ck_err *err)
+ag_path(
+    const char *dir, const char *rel, char *out, size_t cap, struct ck_err *err)
 {
 	int n = snprintf(out, cap, "%s/%s", dir, rel);
 
 	if (n < 0 || (size_t)n >= cap)
-		return ck_err_set(err, CK_E_INVAL, "%s/%s: path too long", dir,
-		    rel);
+		return ck_err_set(
+		    err, CK_E_INVAL, "%s/%s: path too long", dir, rel);
 	return 0;
 }
 
@@ -49,15 +49,15 @@ ag_write(const char *path, const void *p, size_t n, unsigned mode,
 	(void)unlink(tmp);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	         (mode_t)mode)) < 0)
-		return ck_err_set(err, ck_errno_code(errno), "%s: %s", tmp,
-		    strerror(errno));
+		return ck_err_set(
+		    err, ck_errno_code(errno), "%s: %s", tmp, strerror(errno));
 	while (n > 0) {
 		ssize_t w = write(fd, c, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			r = ck_err_set(err, ck_errno_code(errno), "%s: %s",
-			    tmp, strerror(errno));
+			r = ck_err_set(err, ck_errno_code(errno), "%s: %s", tmp,
+			    strerror(errno));
 			break;
 		}
 		c += w;
@@ -68,8 +68,8 @@ ag_write(const char *path, const void *p, size_t n, unsigned mode,
 		    strerror(errno));
 	close(fd);
 	if (r == 0 && rename(tmp, path) != 0)
-		r = ck_err_set(err, ck_errno_code(errno), "%s: %s", path,
-		    strerror(errno));
+		r = ck_err_set(
+		    err, ck_errno_code(errno), "%s: %s", path, strerror(errno));
 	if (r != 0) {
 		(void)unlink(tmp);
 		return r;
@@ -106,8 +106,8 @@ ag_bundle_release(struct ag_bundle *b)
 
 /* The PEM blocks of pem, each to the buffer its label says. */
 int
-ag_bundle_parse(const char *pem, size_t len, struct ag_bundle *b,
-    struct ck_err *err)
+ag_bundle_parse(
+    const char *pem, size_t len, struct ag_bundle *b, struct ck_err *err)
 {
 	const char *p = pem, *end = pem + len;
 	struct ck_buf der = CK_BUF_INIT;
@@ -130,7 +130,7 @@ ag_bundle_parse(const char *pem, size_t len, struct ag_bundle *b,
 			ck_buf_add(b->leaf.len == 0 ? &b->leaf : &b->chain, s,
 			    (size_t)(e2 - s));
 		else if (strstr(s, "PRIVATE KEY-----") != NULL &&
-		         strstr(s, "PRIVATE KEY-----") < e)
+		    strstr(s, "PRIVATE KEY-----") < e)
 			ck_buf_add(&b->key, s, (size_t)(e2 - s));
 		p = e2;
 	}

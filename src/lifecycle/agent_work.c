@@ -226,8 +226,8 @@ check_csr(const struct held *h, const uint8_t *der, size_t len,
 		    "certificate request: CN %s is not %s", c->cn, h->cn);
 	for (size_t i = 0; i < c->n_sans && r == 0; i++) {
 		char v[600];
-		snprintf(v, sizeof(v), "%s:%s", ck_san_type_name(c->sans[i].type),
-		    c->sans[i].value);
+		snprintf(v, sizeof(v), "%s:%s",
+		    ck_san_type_name(c->sans[i].type), c->sans[i].value);
 		if (!san_listed(h->sans, v))
 			r = ck_err_set(err, CK_E_INVAL,
 			    "certificate request: %s is not a name of this "
@@ -351,8 +351,8 @@ ck_agent_issue(struct ck_store *st, const struct ck_agent_ca *ca,
 		struct ck_enroll_res res = {0};
 		rq.ca = d.ca;
 		rq.profile = h.profile[0] ? h.profile
-		    : d.profile            ? d.profile
-		                           : "tls-server";
+		    : d.profile           ? d.profile
+		                          : "tls-server";
 		rq.csr = csr;
 		rq.csr_len = csr_len;
 		rq.days = h.days;
@@ -367,8 +367,8 @@ ck_agent_issue(struct ck_store *st, const struct ck_agent_ca *ca,
 		ck_buf_add(chain_pem, res.chain_pem.p, res.chain_pem.len);
 		ck_enroll_res_release(&res);
 	} else
-		r = issue_upstream(st, &d, &x, csr, csr_len, &names, chain_pem,
-		    err);
+		r = issue_upstream(
+		    st, &d, &x, csr, csr_len, &names, chain_pem, err);
 out:
 	if (loaded)
 		ck_issuer_def_release(&d);
@@ -395,8 +395,8 @@ take_tid(void *ctx, const struct ck_target_row *t)
 }
 
 int
-ck_agent_report_deploy(struct ck_store *st, const char *host,
-    const char *name, const char *json, int64_t now, struct ck_err *err)
+ck_agent_report_deploy(struct ck_store *st, const char *host, const char *name,
+    const char *json, int64_t now, struct ck_err *err)
 {
 	char holder[CK_AGENT_HOST_MAX + 1], actor[CK_AGENT_HOST_MAX + 8];
 	struct tids ts = {0};
@@ -416,7 +416,8 @@ ck_agent_report_deploy(struct ck_store *st, const char *host,
 		return r;
 	root = json_loads(json, 0, &je);
 	res = root ? json_object_get(root, "results") : NULL;
-	if (!json_is_array(res) || json_array_size(res) > CK_AGENT_RESULTS_MAX) {
+	if (!json_is_array(res) ||
+	    json_array_size(res) > CK_AGENT_RESULTS_MAX) {
 		r = ck_err_set(err, CK_E_INVAL,
 		    "report: want {\"results\": [...]} with at most %d",
 		    CK_AGENT_RESULTS_MAX);
@@ -440,9 +441,10 @@ ck_agent_report_deploy(struct ck_store *st, const char *host,
 			    name);
 			goto out;
 		}
-		if (state == NULL || (strcmp(state, "deployed") != 0 &&
-		                         strcmp(state, "failed") != 0 &&
-		                         strcmp(state, "rolled_back") != 0)) {
+		if (state == NULL ||
+		    (strcmp(state, "deployed") != 0 &&
+		        strcmp(state, "failed") != 0 &&
+		        strcmp(state, "rolled_back") != 0)) {
 			r = ck_err_set(err, CK_E_INVAL,
 			    "report: state must be deployed, failed or "
 			    "rolled_back");
@@ -475,14 +477,14 @@ ck_agent_report_deploy(struct ck_store *st, const char *host,
 		char action[64], detail[1400];
 		bool ok = strcmp(state, "deployed") == 0;
 
-		snprintf(action, sizeof(action), "deploy.%s",
-		    ok ? "ok" : state);
+		snprintf(
+		    action, sizeof(action), "deploy.%s", ok ? "ok" : state);
 		snprintf(detail, sizeof(detail),
 		    "target %lld on agent %s: %.1200s", (long long)id, host,
 		    result ? result : "");
 		if ((r = ck_store_target_set(st, id, ok ? cert_ids[i] : -1,
-		         state, result ? result : "",
-		         output ? output : "", now, err)) == 0)
+		         state, result ? result : "", output ? output : "", now,
+		         err)) == 0)
 			r = ck_store_event_add(
 			    st, actor, action, name, detail, err);
 	}
@@ -520,7 +522,8 @@ ck_agent_report_scan(struct ck_store *st, const char *host, const char *json,
 	certs = ck_calloc(cnt ? cnt : 1, sizeof(*certs));
 	for (i = 0; i < cnt && r == 0; i++) {
 		json_t *o = json_array_get(items, i);
-		const char *path = json_string_value(json_object_get(o, "path"));
+		const char *path =
+		    json_string_value(json_object_get(o, "path"));
 		const char *b64 = json_string_value(json_object_get(o, "der"));
 		struct ck_buf der = CK_BUF_INIT;
 
@@ -538,8 +541,8 @@ ck_agent_report_scan(struct ck_store *st, const char *host, const char *json,
 	if (r != 0)
 		goto out;
 	snprintf(actor, sizeof(actor), "agent:%s", host);
-	snprintf(detail, sizeof(detail), "%zu certificates found on %s", cnt,
-	    host);
+	snprintf(
+	    detail, sizeof(detail), "%zu certificates found on %s", cnt, host);
 	if ((r = ck_store_begin(st, err)) != 0)
 		goto out;
 	for (i = 0; i < cnt && r == 0; i++) {
@@ -550,14 +553,15 @@ ck_agent_report_scan(struct ck_store *st, const char *host, const char *json,
 		bool is_new;
 
 		ck_buf_printf(&place, "agent:%s:%s", host, path);
-		if ((r = ck_store_cert_put(st, certs[i], now, &id, &is_new,
-		         err)) == 0)
+		if ((r = ck_store_cert_put(
+		         st, certs[i], now, &id, &is_new, err)) == 0)
 			r = ck_store_location_put(
 			    st, id, "agent", place.p, now, err);
 		ck_buf_release(&place);
 	}
 	if (r == 0)
-		r = ck_store_event_add(st, actor, "agent.scan", host, detail, err);
+		r = ck_store_event_add(
+		    st, actor, "agent.scan", host, detail, err);
 	if (r == 0)
 		r = ck_store_commit(st, err);
 	if (r != 0)

@@ -35,8 +35,8 @@ write_q(struct ck_store *st, sqlite3_stmt *q, bool must, const char *what,
 
 int
 ck_store_agent_token_add(struct ck_store *st, const char *host,
-    const uint8_t hash[32], int64_t created, int64_t expires,
-    const char *actor, int64_t *id, struct ck_err *err)
+    const uint8_t hash[32], int64_t created, int64_t expires, const char *actor,
+    int64_t *id, struct ck_err *err)
 {
 	sqlite3_stmt *q;
 	int r;
@@ -232,8 +232,8 @@ ck_store_agent_assign(struct ck_store *st, const char *managed,
 		          "no managed certificate '%s'", managed)
 		    : db_err(st, rc, err, "managed");
 	if (*host == '\0')
-		r = prep(st, "DELETE FROM agent_assign WHERE managed = ?1", &q,
-		    err);
+		r = prep(
+		    st, "DELETE FROM agent_assign WHERE managed = ?1", &q, err);
 	else
 		r = prep(st,
 		    "INSERT INTO agent_assign(managed, host, created) VALUES "

@@ -27,8 +27,8 @@ struct ck_agent_token_row {
 
 /* Adds a token's hash for host (inside a transaction). */
 int ck_store_agent_token_add(struct ck_store *st, const char *host,
-    const uint8_t hash[32], int64_t created, int64_t expires,
-    const char *actor, int64_t *id, struct ck_err *err);
+    const uint8_t hash[32], int64_t created, int64_t expires, const char *actor,
+    int64_t *id, struct ck_err *err);
 /* The token row whose hash is hash, to cb. CK_E_NOTFOUND when none. */
 int ck_store_agent_token_find(struct ck_store *st, const uint8_t hash[32],
     int (*cb)(void *ctx, const struct ck_agent_token_row *t), void *ctx,
