@@ -31,6 +31,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "ca/ca.h"
+#include "store/agents.h"
 #include "x509/x509.h"
 
 /* ---- target settings ---- */
@@ -606,6 +607,23 @@ ck_deploy_managed(struct ck_store *st, const uint8_t *mk, const char *name,
 		return r;
 	if (ts.n == 0)
 		goto done;
+	{
+		/* an agent's: the key is on its host, and so are the targets
+		 * (NOTFOUND, so that a deploy job of it is done, not retried)
+		 */
+		char host[CK_AGENT_HOST_MAX + 1];
+		bool held = false;
+		if ((r = ck_store_agent_holder(st, name, host, &held, err)) !=
+		    0)
+			goto done;
+		if (held) {
+			r = ck_err_set(err, CK_E_NOTFOUND,
+			    "%s is held by agent %s, which deploys it on its "
+			    "host",
+			    name, host);
+			goto done;
+		}
+	}
 	if ((r = load_material(st, mk, name, &m, err)) != 0)
 		goto done;
 	for (size_t i = 0; i < ts.n && r == 0; i++) {

@@ -118,6 +118,25 @@ ck show "$SCANNED" --json | jq -e --arg p "agent:host1:$T/agent/scan/other.pem" 
 ck audit list --json | jq -e '[.[] | select(.action == "agent.enrol")] | length == 1' >/dev/null || fail "enrol event"
 ck audit list --json | jq -e '[.[] | select(.action == "deploy.ok" and .actor == "agent:host1")] | length == 2' >/dev/null ||
 	fail "deploy events"
+# the server does not deploy what an agent holds
+expect_status 3 ck manage deploy web1
+expect_grep "held by agent host1" "$T/err"
+
+# the agent renews its own client certificate when a third of its life
+# is left (its clock 25 of 30 days on); the old one is refused once the
+# new one was used
+kill -TERM "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null || true
+cp agent/state/agent.pem old-agent.pem
+OLD=$(sqlite3 "$T/srv/inv.db" "SELECT sha256 FROM agents WHERE host = 'host1'")
+expect_status 0 env -u CERTKEEP_DB CERTKEEP_NOW=$(($(date +%s) + 25 * 86400)) "$CERTKEEP" agent run \
+	--server "https://localhost:$SP" --dir "$T/agent/state" --once
+expect_grep "client certificate renewed" "$T/err"
+NEW=$(sqlite3 "$T/srv/inv.db" "SELECT sha256 || '/' || prev_sha256 FROM agents WHERE host = 'host1'")
+[ "${NEW%/}" != "$OLD" ] && [ "${NEW#*/}" = "" ] || fail "agent certificate after renewal: $NEW (was $OLD)"
+[ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/root.pem" --cert old-agent.pem --key old-agent.pem \
+	"https://localhost:$SP/api/v1/agent/work")" = 403 ] || fail "the old client certificate still works"
+
 ck audit verify >/dev/null || fail "audit chain"
 grep -q "client certificate enrolled" "$T/agent.log" || fail "agent log"
 echo "ok: agent enrolled, made two keys, deployed two certificates across a server SIGKILL; server view matches; no key on the server; scan reported"

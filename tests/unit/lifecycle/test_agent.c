@@ -49,8 +49,8 @@ setup(void)
 	d.name = "loc";
 	d.type = "local";
 	d.ca = "ca";
-	cr_assert_eq(ck_issuer_create(st, &d, mk, "test", &err), 0, "%s",
-	    err.msg);
+	cr_assert_eq(
+	    ck_issuer_create(st, &d, mk, "test", &err), 0, "%s", err.msg);
 }
 
 static void
@@ -94,8 +94,8 @@ enrol(const char *host, char sha[65])
 	uint8_t *csr, h[32];
 	size_t n;
 
-	cr_assert_eq(ck_agent_token_create(st, host, ck_now(), ck_now() + 60,
-	                 "test", tok, &err),
+	cr_assert_eq(ck_agent_token_create(
+	                 st, host, ck_now(), ck_now() + 60, "test", tok, &err),
 	    0, "%s", err.msg);
 	agent_csr(host, CK_AGENT_OU, &csr, &n, &key);
 	cr_assert_eq(ck_agent_enrol(st, &ca, tok, csr, n, ck_now(), &c, &err),
@@ -125,8 +125,8 @@ add_held(const char *name, const char *san, const char *host)
 	s.issuer = "loc";
 	s.days = 30;
 	cr_assert_eq(ck_manage_add(st, &s, "test", &err), 0, "%s", err.msg);
-	cr_assert_eq(ck_agent_assign(st, name, host, "test", &err), 0, "%s",
-	    err.msg);
+	cr_assert_eq(
+	    ck_agent_assign(st, name, host, "test", &err), 0, "%s", err.msg);
 }
 
 Test(agent, token_names_its_host_and_only_its_hash_is_kept)
@@ -152,8 +152,8 @@ Test(agent, token_names_its_host_and_only_its_hash_is_kept)
 	cr_assert_eq(ck_agent_token_create(
 	                 st, "a/b", ck_now(), ck_now() + 60, "t", tok, NULL),
 	    CK_E_INVAL);
-	cr_assert_eq(ck_agent_token_create(
-	                 st, "h", ck_now(), ck_now(), "t", tok, NULL),
+	cr_assert_eq(
+	    ck_agent_token_create(st, "h", ck_now(), ck_now(), "t", tok, NULL),
 	    CK_E_INVAL);
 	(void)n;
 }
@@ -174,8 +174,8 @@ Test(agent, a_token_enrols_once_and_not_after_it_expires)
 	/* a token changed in one digit is unknown */
 	char was = tok[10];
 	tok[10] = was == '0' ? '1' : '0';
-	cr_assert_eq(ck_agent_enrol(st, &ca, tok, csr, n, now, &c, &err),
-	    CK_E_PERM);
+	cr_assert_eq(
+	    ck_agent_enrol(st, &ca, tok, csr, n, now, &c, &err), CK_E_PERM);
 	cr_assert(strstr(err.msg, "unknown") != NULL, "%s", err.msg);
 	tok[10] = was;
 	/* expired at its expiry */
@@ -186,8 +186,8 @@ Test(agent, a_token_enrols_once_and_not_after_it_expires)
 	    "%s", err.msg);
 	cr_assert_str_eq(c.host, "h1");
 	ck_agent_cert_release(&c);
-	cr_assert_eq(ck_agent_enrol(st, &ca, tok, csr, n, now, &c, &err),
-	    CK_E_PERM);
+	cr_assert_eq(
+	    ck_agent_enrol(st, &ca, tok, csr, n, now, &c, &err), CK_E_PERM);
 	cr_assert(strstr(err.msg, "already used") != NULL, "%s", err.msg);
 	free(csr);
 	ck_buf_release_secret(&key);
@@ -206,11 +206,11 @@ Test(agent, an_enrolment_csr_must_name_the_tokens_host)
 	cr_assert_eq(
 	    ck_agent_token_create(st, "h1", now, now + 60, "t", tok, &err), 0);
 	agent_csr("h2", CK_AGENT_OU, &csr, &n, &key);
-	cr_assert_eq(ck_agent_enrol(st, &ca, tok, csr, n, now, &c, &err),
-	    CK_E_INVAL);
+	cr_assert_eq(
+	    ck_agent_enrol(st, &ca, tok, csr, n, now, &c, &err), CK_E_INVAL);
 	agent_csr("h1", NULL, &csr2, &n2, &key2);
-	cr_assert_eq(ck_agent_enrol(st, &ca, tok, csr2, n2, now, &c, &err),
-	    CK_E_INVAL);
+	cr_assert_eq(
+	    ck_agent_enrol(st, &ca, tok, csr2, n2, now, &c, &err), CK_E_INVAL);
 	/* the refusals did not spend the token */
 	free(csr);
 	ck_buf_release_secret(&key);
@@ -230,8 +230,8 @@ Test(agent, only_the_enrolled_certificate_passes)
 	struct ck_err err = {0};
 
 	enrol("h1", sha);
-	cr_assert_eq(ck_agent_check(st, "h1", sha, ck_now(), &err), 0, "%s",
-	    err.msg);
+	cr_assert_eq(
+	    ck_agent_check(st, "h1", sha, ck_now(), &err), 0, "%s", err.msg);
 	cr_assert_eq(ck_agent_check(st, "h2", sha, ck_now(), &err), CK_E_PERM);
 	/* enrolled again (a reinstalled host): the old one is refused */
 	enrol("h1", sha2);
@@ -304,8 +304,8 @@ Test(agent, an_agent_gets_only_its_own_hosts_certificates)
 	                 "ec-p256", "a.test", sans, 1, &csr, &n, &key, NULL),
 	    0);
 	/* h2 asks for h1's: refused, nothing issued */
-	cr_assert_eq(ck_agent_issue(st, &ca, "h2", "a", csr, n, ck_now(),
-	                 &chain, &err),
+	cr_assert_eq(
+	    ck_agent_issue(st, &ca, "h2", "a", csr, n, ck_now(), &chain, &err),
 	    CK_E_PERM);
 	cr_assert_eq(cert_of("a"), 0);
 	cr_assert_eq(chain.len, 0);
@@ -313,14 +313,14 @@ Test(agent, an_agent_gets_only_its_own_hosts_certificates)
 	                 &chain, &err),
 	    CK_E_PERM);
 	/* h1's own: issued, recorded without a key */
-	cr_assert_eq(ck_agent_issue(st, &ca, "h1", "a", csr, n, ck_now(),
-	                 &chain, &err),
+	cr_assert_eq(
+	    ck_agent_issue(st, &ca, "h1", "a", csr, n, ck_now(), &chain, &err),
 	    0, "%s", err.msg);
 	cr_assert_gt(cert_of("a"), 0);
 	cr_assert(strstr(chain.p, "BEGIN CERTIFICATE") != NULL);
 	/* a's CSR for b (held by h2, names differ) */
-	cr_assert_eq(ck_agent_issue(st, &ca, "h2", "b", csr, n, ck_now(),
-	                 &chain, &err),
+	cr_assert_eq(
+	    ck_agent_issue(st, &ca, "h2", "b", csr, n, ck_now(), &chain, &err),
 	    CK_E_INVAL);
 	cr_assert_eq(cert_of("b"), 0);
 	/* the work lists only the host's own */
@@ -340,15 +340,15 @@ Test(agent, reports_are_checked_before_anything_is_written)
 	int64_t n;
 
 	add_held("a", "a.test", "h1");
-	cr_assert_eq(ck_agent_report_deploy(st, "h2", "a",
-	                 "{\"results\":[]}", ck_now(), &err),
+	cr_assert_eq(ck_agent_report_deploy(
+	                 st, "h2", "a", "{\"results\":[]}", ck_now(), &err),
 	    CK_E_PERM);
 	cr_assert_eq(ck_agent_report_deploy(st, "h1", "a",
 	                 "{\"results\":[{\"target\":99,\"state\":\"failed\"}]}",
 	                 ck_now(), &err),
 	    CK_E_PERM);
-	cr_assert_eq(ck_agent_report_deploy(
-	                 st, "h1", "a", "not json", ck_now(), &err),
+	cr_assert_eq(
+	    ck_agent_report_deploy(st, "h1", "a", "not json", ck_now(), &err),
 	    CK_E_INVAL);
 	cr_assert_eq(ck_agent_report_scan(st, "h1",
 	                 "{\"items\":[{\"path\":\"rel\",\"der\":\"AA==\"}]}",
