@@ -58,7 +58,7 @@ static const struct ck_route routes[] = {
     {GET, "/api/v1/agents", ck_api_agents_list, CK_ACCESS_AUDITOR, false, false},
     {POST, "/api/v1/agent/enrol", ck_api_agent_enrol, CK_ACCESS_PUBLIC, false, true},
     {POST, "/api/v1/agent/renew", ck_api_agent_renew, CK_ACCESS_AGENT, false, true},
-    {GET, "/api/v1/agent/work", ck_api_agent_work, CK_ACCESS_AGENT, false, false},
+    {GET, "/api/v1/agent/work", ck_api_agent_work, CK_ACCESS_AGENT, false, true},
     {POST, "/api/v1/agent/certs/{name}/csr", ck_api_agent_csr, CK_ACCESS_AGENT, false, true},
     {POST, "/api/v1/agent/certs/{name}/deployments", ck_api_agent_deployed, CK_ACCESS_AGENT, false, true},
     {POST, "/api/v1/agent/scan", ck_api_agent_scan, CK_ACCESS_AGENT, false, true},

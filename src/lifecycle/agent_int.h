@@ -30,7 +30,8 @@ int ag_write(const char *path, const void *p, size_t n, unsigned mode,
     struct ck_err *err);
 /* Reads path into out (NUL-terminated); CK_E_NOTFOUND when missing. */
 int ag_read(const char *path, struct ck_buf *out, struct ck_err *err);
-/* True when name is safe as a file name (no '/', not starting '.'). */
+/* True when name is safe as a file name and in a URL: [A-Za-z0-9._-],
+ * not starting with '.'. */
 bool ag_name_ok(const char *name);
 
 /* A key, leaf and chain read back from one PEM file. */

@@ -399,7 +399,7 @@ flush_outbox(struct agent *a, struct ck_err *err)
 	    (d = opendir(dpath)) == NULL)
 		return r;
 	while (r == 0 && (e = readdir(d)) != NULL) {
-		char path[4400], name[256], url[400];
+		char path[4600], name[256], url[400];
 		struct ck_buf body = CK_BUF_INIT;
 		struct ck_fetch_resp resp;
 		const char *at = strrchr(e->d_name, '@');
@@ -572,8 +572,13 @@ cycle(struct agent *a, struct ck_err *err)
 		bool have, renew = json_is_true(json_object_get(w, "renew"));
 		int rr = 0;
 
-		if (name == NULL || !ag_name_ok(name))
+		if (name == NULL || !ag_name_ok(name)) {
+			ck_log(CK_LOG_WARN,
+			    "skipped a certificate whose name is not "
+			    "[A-Za-z0-9._-]: %.80s",
+			    name ? name : "(none)");
 			continue;
+		}
 		have = local_bundle(a, name, &b);
 		/* one certificate's failure does not stop the others; the
 		 * cycle's result is the first */

@@ -32,8 +32,13 @@ ag_path(
 bool
 ag_name_ok(const char *name)
 {
-	return *name != '\0' && *name != '.' && strchr(name, '/') == NULL &&
-	    strchr(name, '@') == NULL && strlen(name) < 200;
+	size_t n = strlen(name);
+
+	/* it names files here and goes into URLs unescaped */
+	return n > 0 && n < 200 && *name != '.' &&
+	    strspn(name,
+	        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	        "0123456789._-") == n;
 }
 
 int

@@ -16,6 +16,7 @@
 #include "base/json.h"
 #include "base/mem.h"
 #include "issuer/issuer.h"
+#include "lifecycle/deploy.h"
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/managed.h"
 #include "store/managed.h"
@@ -382,6 +383,7 @@ out:
 struct tids {
 	int64_t v[256];
 	size_t n;
+	char cur[65]; /* the managed certificate's current one, hex */
 };
 
 static int
@@ -391,6 +393,8 @@ take_tid(void *ctx, const struct ck_target_row *t)
 
 	if (ts->n < 256)
 		ts->v[ts->n++] = t->id;
+	snprintf(ts->cur, sizeof(ts->cur), "%s",
+	    t->current_sha256 ? t->current_sha256 : "");
 	return 0;
 }
 
@@ -450,17 +454,31 @@ ck_agent_report_deploy(struct ck_store *st, const char *host, const char *name,
 			    "rolled_back");
 			goto out;
 		}
+		const char *result =
+		    json_string_value(json_object_get(o, "result"));
+		const char *output =
+		    json_string_value(json_object_get(o, "output"));
+		if ((result && strlen(result) > 1024) ||
+		    (output &&
+		        strlen(output) > 2 * CK_DEPLOY_OUTPUT_MAX + 64)) {
+			r = ck_err_set(err, CK_E_TOO_LARGE,
+			    "report: target %lld: result or output too long",
+			    (long long)id);
+			goto out;
+		}
 		cert_ids[i] = -1;
-		if (strcmp(state, "deployed") == 0) {
-			if (sha == NULL || strlen(sha) != 64 ||
-			    ck_store_cert_find(st, sha, &cert_ids[i], NULL) !=
-			        0) {
-				r = ck_err_set(err, CK_E_INVAL,
-				    "report: target %lld: sha256 is not a "
-				    "known certificate",
-				    (long long)id);
-				goto out;
-			}
+		/* deployed: only the current certificate counts (a report of
+		 * an older one, late after a renewal, is refused, not
+		 * recorded as current) */
+		if (strcmp(state, "deployed") == 0 &&
+		    (sha == NULL || strlen(sha) != 64 || ts.cur[0] == '\0' ||
+		        strcmp(sha, ts.cur) != 0 ||
+		        ck_store_cert_find(st, sha, &cert_ids[i], NULL) != 0)) {
+			r = ck_err_set(err, CK_E_INVAL,
+			    "report: target %lld: %.64s is not the current "
+			    "certificate of %s",
+			    (long long)id, sha ? sha : "(none)", name);
+			goto out;
 		}
 	}
 	if ((r = ck_store_begin(st, err)) != 0)

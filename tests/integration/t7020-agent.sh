@@ -63,7 +63,7 @@ env -u CERTKEEP_DB -u CERTKEEP_MASTER_KEY_FILE "$CERTKEEP" agent run \
 	--cacert "$T/root.pem" --interval 1 --backoff-max 2 \
 	--scan "$T/agent/scan" >"$T/agent.log" 2>&1 &
 AGENT_PID=$!
-trap 'st=$?; kill -TERM "$AGENT_PID" 2>/dev/null; stop_serve; rm -rf "$T"; exit $st' EXIT
+trap 'st=$?; kill -TERM "$AGENT_PID" 2>/dev/null || true; stop_serve; rm -rf "$T"; exit $st' EXIT
 
 wait_for 15 "web1 deployed" sh -c "[ \"\$(\"$CERTKEEP\" deploy status --json | jq -r '.targets[0].state')\" = deployed ]"
 [ "$(stat -c %a agent/state/agent.pem)" = 600 ] || fail "agent.pem is not 0600"
@@ -139,4 +139,6 @@ NEW=$(sqlite3 "$T/srv/inv.db" "SELECT sha256 || '/' || prev_sha256 FROM agents W
 
 ck audit verify >/dev/null || fail "audit chain"
 grep -q "client certificate enrolled" "$T/agent.log" || fail "agent log"
+! grep -qE 'ERROR: (Leak|Address)Sanitizer|runtime error' "$T/agent.log" "$T/err" ||
+	{ cat "$T/agent.log" "$T/err" >&2; fail "sanitizer report from the agent"; }
 echo "ok: agent enrolled, made two keys, deployed two certificates across a server SIGKILL; server view matches; no key on the server; scan reported"
