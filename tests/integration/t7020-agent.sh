@@ -92,6 +92,7 @@ for n in web1 web2; do
 	expect_eq "$(tstate $n .deployed_sha256)" "$(fp "$f")" "$n: deployed fingerprint"
 	expect_eq "$(tstate $n .current_sha256)" "$(fp "$f")" "$n: current fingerprint"
 	expect_eq "$(tstate $n .up_to_date)" true "$n up to date"
+	expect_eq "$(tstate $n .agent)" host1 "$n: the agent in deploy status"
 	# the key deployed is the certificate's own
 	[ "$(openssl x509 -in "$f" -noout -pubkey)" = "$(openssl pkey -in agent/www/$n.key -pubout)" ] ||
 		fail "$n: key and certificate do not match"
