@@ -145,9 +145,10 @@ abs_path(const char *p)
 	return p == NULL || (p[0] == '/' && strlen(p) < 4000);
 }
 
-/* What a target of its kind needs, checked once when it is added. */
+/* What a target of its kind needs, checked once when it is added; the
+ * owner and group only where they are used (here, unless an agent's). */
 static int
-check_conf(const struct ck_target_conf *c, struct ck_err *err)
+check_conf(const struct ck_target_conf *c, bool local, struct ck_err *err)
 {
 	const char *paths[] = {
 	    c->cert, c->chain, c->fullchain, c->key, c->p12, c->password_file};
@@ -193,7 +194,8 @@ check_conf(const struct ck_target_conf *c, struct ck_err *err)
 			return ck_err_set(err, CK_E_INVAL,
 			    "--verify '%s': host:port", c->verify);
 	}
-	if ((r = dp_owner_ids(c->owner, c->group, &uid, &gid, err)) != 0)
+	if (local &&
+	    (r = dp_owner_ids(c->owner, c->group, &uid, &gid, err)) != 0)
 		return r;
 	return 0;
 }
@@ -207,8 +209,12 @@ ck_target_add(struct ck_store *st, const char *name,
 	struct ck_target_row row = {0};
 	int r;
 
+	char host[CK_AGENT_HOST_MAX + 1];
+	bool held = false;
+
 	*id = 0;
-	if ((r = check_conf(c, err)) != 0)
+	if ((r = ck_store_agent_holder(st, name, host, &held, err)) != 0 ||
+	    (r = check_conf(c, !held, err)) != 0)
 		return r;
 	ck_target_conf_json(c, &cfg);
 	row.managed = name;

@@ -112,6 +112,11 @@ expect_eq "$(agent_api a2 GET /api/v1/agent/work)" 403 "removed agent"
 expect_status 5 run_agent a2
 expect_grep "removed" "$T/err"
 
+# an owner that exists on the agent's host only: the server does not judge
+expect_status 0 ck manage target add web2 --kind file --cert "$T/a2/x.pem" --owner ck-agent-only-user
+expect_status 0 ck manage add srv1 --issuer loc --san srv1.test --queue
+expect_status 2 ck manage target add srv1 --kind file --cert "$T/x.pem" --owner ck-agent-only-user
+
 # the server never held a key of the agents' certificates
 expect_eq "$(sqlite3 "$T/inv.db" "SELECT count(*) FROM managed WHERE key IS NOT NULL")" 0 "keys in the store"
 for d in a1 a2; do
