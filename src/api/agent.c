@@ -16,6 +16,7 @@
 #include "base/json.h"
 #include "base/mem.h"
 #include "lifecycle/agent.h"
+#include "lifecycle/alerts.h"
 #include "x509/x509.h"
 
 static void
@@ -183,18 +184,43 @@ body_text(struct ck_http_ctx *c, struct ck_buf *b)
 	ck_buf_addc(b, '\0');
 }
 
+struct alerting {
+	struct ck_store *st;
+	const struct ck_config *cfg;
+	struct ck_notify_config *nc;
+	bool tried;
+};
+
+/* A failed deployment on an agent alerts through the [notify.NAME]
+ * channels like the server's own (read when the first one comes: they
+ * are rare). */
+static void
+on_alert(void *ctx, const struct ck_renew_alert *a)
+{
+	struct alerting *x = ctx;
+
+	if (!x->tried) {
+		x->tried = true;
+		if (ck_notify_configure(x->cfg, &x->nc, NULL) != 0)
+			x->nc = NULL;
+	}
+	ck_renew_alert_deliver(x->st, x->nc, a);
+}
+
 void
 ck_api_agent_deployed(struct ck_http_ctx *c)
 {
 	struct ck_err err = {0};
 	struct ck_buf b = CK_BUF_INIT;
+	struct alerting x = {c->st, c->cfg, NULL, false};
 	int r;
 
 	if (agent_ok(c) != 0)
 		return;
 	body_text(c, &b);
-	r = ck_agent_report_deploy(
-	    c->st, c->auth.agent, ck_http_param(c, 0), b.p, c->now, &err);
+	r = ck_agent_report_deploy(c->st, c->auth.agent, ck_http_param(c, 0),
+	    b.p, c->now, on_alert, &x, &err);
+	ck_notify_config_free(x.nc);
 	ck_buf_release(&b);
 	if (r != 0)
 		ck_http_problem_err(c, r, &err);

@@ -21,6 +21,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "lifecycle/managed.h"
 #include "store/agents.h"
 #include "store/store.h"
 
@@ -123,12 +124,15 @@ int ck_agent_issue(struct ck_store *st, const struct ck_agent_ca *ca,
 /*
  * Records the deployment results of name's targets reported by host (a
  * JSON object {"results": [{"target", "sha256", "state", "result",
- * "output"}]}) as the server records its own: target rows and audit
- * events. CK_E_PERM when host does not hold name or a target is not
- * name's; CK_E_INVAL for a bad report (nothing recorded).
+ * "output"}]}) as the server records its own: target rows, audit events
+ * and deploy_failed alert states; alert (may be NULL) gets each alert
+ * whose state changed, after the commit. CK_E_PERM when host does not hold name
+ * or a target is not name's; CK_E_INVAL for a bad report (nothing recorded).
  */
 int ck_agent_report_deploy(struct ck_store *st, const char *host,
-    const char *name, const char *json, int64_t now, struct ck_err *err);
+    const char *name, const char *json, int64_t now,
+    void (*alert)(void *ctx, const struct ck_renew_alert *a), void *actx,
+    struct ck_err *err);
 
 /*
  * Records a scan report of host ({"items": [{"path", "der"}]}, DER in

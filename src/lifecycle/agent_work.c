@@ -384,6 +384,7 @@ struct tids {
 	int64_t v[256];
 	size_t n;
 	char cur[65]; /* the managed certificate's current one, hex */
+	int64_t cur_id;
 };
 
 static int
@@ -395,13 +396,50 @@ take_tid(void *ctx, const struct ck_target_row *t)
 		ts->v[ts->n++] = t->id;
 	snprintf(ts->cur, sizeof(ts->cur), "%s",
 	    t->current_sha256 ? t->current_sha256 : "");
+	ts->cur_id = t->current_cert_id;
 	return 0;
 }
 
+/* deploy.c's alert state for a target: kept in the report's transaction,
+ * so that each failure alerts once per state, as the server's own do. */
+static int
+alert_state(struct ck_store *st, const char *name, int64_t id, bool ok,
+    const char *state, int64_t cert_id, bool *news, char *st_out, size_t st_len,
+    struct ck_err *err)
+{
+	char key[300], *prev = NULL;
+	int r;
+
+	*news = false;
+	snprintf(
+	    key, sizeof(key), "deploy_failed:%s:%lld", name, (long long)id);
+	snprintf(st_out, st_len, "%s:%lld", state, (long long)cert_id);
+	if ((r = ck_store_alert_state_get(st, key, &prev, err)) != 0)
+		return r;
+	if (ok)
+		r = prev ? ck_store_alert_state_set(st, key, NULL, err) : 0;
+	else if (prev == NULL || strcmp(prev, st_out) != 0) {
+		r = ck_store_alert_state_set(st, key, st_out, err);
+		*news = true;
+	}
+	free(prev);
+	return r;
+}
+
+/* An alert to send once the report is committed. */
+struct held_alert {
+	int64_t id;
+	char state[96], text[1400];
+};
+
 int
 ck_agent_report_deploy(struct ck_store *st, const char *host, const char *name,
-    const char *json, int64_t now, struct ck_err *err)
+    const char *json, int64_t now,
+    void (*alert)(void *ctx, const struct ck_renew_alert *a), void *actx,
+    struct ck_err *err)
 {
+	struct held_alert alerts[CK_AGENT_RESULTS_MAX];
+	size_t n_alerts = 0;
 	char holder[CK_AGENT_HOST_MAX + 1], actor[CK_AGENT_HOST_MAX + 8];
 	struct tids ts = {0};
 	json_t *root = NULL, *res;
@@ -493,23 +531,44 @@ ck_agent_report_deploy(struct ck_store *st, const char *host, const char *name,
 		const char *output =
 		    json_string_value(json_object_get(o, "output"));
 		char action[64], detail[1400];
-		bool ok = strcmp(state, "deployed") == 0;
+		bool ok = strcmp(state, "deployed") == 0, news = false;
+		struct held_alert *p = &alerts[n_alerts];
 
 		snprintf(
 		    action, sizeof(action), "deploy.%s", ok ? "ok" : state);
 		snprintf(detail, sizeof(detail),
 		    "target %lld on agent %s: %.1200s", (long long)id, host,
 		    result ? result : "");
+		p->id = id;
+		snprintf(p->text, sizeof(p->text),
+		    "deployment of %s to target %lld on agent %s %s: %.1200s",
+		    name, (long long)id, host,
+		    strcmp(state, "rolled_back") == 0 ? "was rolled back"
+		                                      : "failed",
+		    result ? result : "");
 		if ((r = ck_store_target_set(st, id, ok ? cert_ids[i] : -1,
 		         state, result ? result : "", output ? output : "", now,
-		         err)) == 0)
-			r = ck_store_event_add(
-			    st, actor, action, name, detail, err);
+		         err)) == 0 &&
+		    (r = ck_store_event_add(
+		         st, actor, action, name, detail, err)) == 0 &&
+		    (r = alert_state(st, name, id, ok, state, ts.cur_id, &news,
+		         p->state, sizeof(p->state), err)) == 0 &&
+		    news)
+			n_alerts++;
 	}
 	if (r == 0)
 		r = ck_store_commit(st, err);
 	if (r != 0)
 		ck_store_rollback(st);
+	/* after the commit that recorded them, as deploy.c does */
+	for (i = 0; r == 0 && alert != NULL && i < n_alerts; i++) {
+		char subject[300];
+		snprintf(subject, sizeof(subject), "%s:%lld", name,
+		    (long long)alerts[i].id);
+		struct ck_renew_alert a = {"deploy_failed", "critical", subject,
+		    "", alerts[i].state, alerts[i].text};
+		alert(actx, &a);
+	}
 out:
 	json_decref(root);
 	return r;

@@ -106,6 +106,18 @@ mkdir -p ops && cat ops.key ops.pem >ops/agent.pem
 expect_eq "$(agent_api ops GET /api/v1/certificates)" 200 "an operator's client certificate"
 expect_eq "$(agent_api a1 GET /api/v1/agent/work)" 200 "the agent on its own route"
 
+# a failed reload on the agent's host: rolled back there, recorded and
+# alerted here like a deployment of the server's own
+expect_status 0 ck manage target add web1 --kind file --cert "$T/a1/www/web1b.pem" --reload "exit 3"
+TB=$(ck deploy status --json | jq '[.targets[] | select(.managed == "web1")] | max_by(.id) | .id')
+expect_status 0 run_agent a1
+[ ! -e a1/www/web1b.pem ] || fail "web1b.pem left after a failed reload"
+expect_eq "$(ck deploy status --json | jq -r --argjson t "$TB" '.targets[] | select(.id == $t) | .state')" rolled_back "agent target after a failed reload"
+expect_eq "$(sqlite3 "$T/inv.db" "SELECT count(*) FROM alert_states WHERE key = 'deploy_failed:web1:$TB' AND state LIKE 'rolled_back:%'")" 1 "alert state"
+ck audit list --json | jq -e '[.[] | select(.action == "deploy.rolled_back" and .actor == "agent:host1")] | length == 1' >/dev/null ||
+	fail "rollback event"
+expect_status 0 ck manage target remove web1 "$TB"
+
 # a removed agent is refused
 expect_status 0 ck agent remove host2
 expect_eq "$(agent_api a2 GET /api/v1/agent/work)" 403 "removed agent"

@@ -340,15 +340,15 @@ Test(agent, reports_are_checked_before_anything_is_written)
 	int64_t n;
 
 	add_held("a", "a.test", "h1");
-	cr_assert_eq(ck_agent_report_deploy(
-	                 st, "h2", "a", "{\"results\":[]}", ck_now(), &err),
+	cr_assert_eq(ck_agent_report_deploy(st, "h2", "a", "{\"results\":[]}",
+	                 ck_now(), NULL, NULL, &err),
 	    CK_E_PERM);
 	cr_assert_eq(ck_agent_report_deploy(st, "h1", "a",
 	                 "{\"results\":[{\"target\":99,\"state\":\"failed\"}]}",
-	                 ck_now(), &err),
+	                 ck_now(), NULL, NULL, &err),
 	    CK_E_PERM);
-	cr_assert_eq(
-	    ck_agent_report_deploy(st, "h1", "a", "not json", ck_now(), &err),
+	cr_assert_eq(ck_agent_report_deploy(
+	                 st, "h1", "a", "not json", ck_now(), NULL, NULL, &err),
 	    CK_E_INVAL);
 	cr_assert_eq(ck_agent_report_scan(st, "h1",
 	                 "{\"items\":[{\"path\":\"rel\",\"der\":\"AA==\"}]}",
