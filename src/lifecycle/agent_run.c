@@ -318,6 +318,41 @@ out:
 	return r;
 }
 
+/*
+ * The target holds b here but the server does not know it (a report it
+ * lost, a database restored from a backup) and no report is on its way:
+ * report it again rather than deploy again.
+ */
+static int
+report_again(struct agent *a, json_t *t, const char *name, int64_t id,
+    const struct ag_bundle *b, struct ck_err *err)
+{
+	const char *srv =
+	    json_string_value(json_object_get(t, "deployed_sha256"));
+	char rel[300], opath[4200];
+	struct ck_buf rep = CK_BUF_INIT;
+	bool f = true;
+	int r;
+
+	if (srv != NULL && strcmp(srv, b->sha256) == 0)
+		return 0;
+	snprintf(rel, sizeof(rel), "outbox/%s@%lld.json", name, (long long)id);
+	if ((r = ag_path(a->o->dir, rel, opath, sizeof(opath), err)) != 0 ||
+	    access(opath, F_OK) == 0)
+		return r;
+	ck_buf_adds(&rep, "{\"results\":[{");
+	ck_json_kv_int(&rep, &f, "target", id);
+	ck_json_kv_str(&rep, &f, "sha256", b->sha256);
+	ck_json_kv_str(&rep, &f, "state", "deployed");
+	ck_buf_printf(&rep,
+	    ",\"result\":\"deployed certificate %.16s (reported again: the "
+	    "server did not have it)\"}]}",
+	    b->sha256);
+	r = ag_write(opath, rep.p, rep.len, 0600, err);
+	ck_buf_release(&rep);
+	return r;
+}
+
 /* Deploys b to each target that does not hold it; each result goes to
  * the outbox before anything else. */
 static int
@@ -346,6 +381,7 @@ deploy_targets(struct agent *a, json_t *w, const char *name,
 		if (ag_read(path, &held, NULL) == 0 &&
 		    strcmp(held.p, b->sha256) == 0) {
 			ck_buf_release(&held);
+			r = report_again(a, t, name, id, b, err);
 			continue;
 		}
 		ck_buf_release(&held);

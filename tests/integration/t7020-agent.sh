@@ -128,6 +128,14 @@ expect_grep "held by agent host1" "$T/err"
 # new one was used
 kill -TERM "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null || true
+# the server forgets a deployment (a database restored from a backup):
+# the agent reports it again and does not deploy again
+sqlite3 "$T/srv/inv.db" "UPDATE targets SET deployed_cert_id = NULL, state = 'new' WHERE managed = 'web1'"
+M=$(stat -c %Y.%i agent/www/web1.pem)
+expect_status 0 env -u CERTKEEP_DB "$CERTKEEP" agent run --server "https://localhost:$SP" \
+	--dir "$T/agent/state" --once
+expect_eq "$(tstate web1 .deployed_sha256)" "$(fp agent/www/web1.pem)" "web1 reported again"
+expect_eq "$(stat -c %Y.%i agent/www/web1.pem)" "$M" "web1.pem rewritten"
 cp agent/state/agent.pem old-agent.pem
 OLD=$(sqlite3 "$T/srv/inv.db" "SELECT sha256 FROM agents WHERE host = 'host1'")
 expect_status 0 env -u CERTKEEP_DB CERTKEEP_NOW=$(($(date +%s) + 25 * 86400)) "$CERTKEEP" agent run \
