@@ -198,8 +198,24 @@ enrol(struct agent *a, struct ck_err *err)
 	char host[CK_AGENT_HOST_MAX + 1];
 	int r;
 
-	if (access(a->ident, F_OK) == 0)
-		return 0;
+	if (access(a->ident, F_OK) == 0) {
+		/* an agent offline past its certificate's expiry enrols
+		 * again when it is given a new token */
+		struct ck_buf pem = CK_BUF_INIT;
+		struct ag_bundle b;
+		bool expired = false;
+		if (a->o->token != NULL && ag_read(a->ident, &pem, NULL) == 0 &&
+		    ag_bundle_parse(pem.p, pem.len, &b, NULL) == 0) {
+			expired = b.not_after <= ck_now();
+			ag_bundle_release(&b);
+		}
+		ck_buf_release_secret(&pem);
+		if (!expired)
+			return 0;
+		ck_log(CK_LOG_WARN,
+		    "client certificate expired: enrolling "
+		    "again with the token");
+	}
 	if (a->o->token == NULL)
 		return ck_err_set(err, CK_E_INVAL,
 		    "not enrolled yet: give --token (from `certkeep agent "

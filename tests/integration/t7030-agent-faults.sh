@@ -118,6 +118,15 @@ ck audit list --json | jq -e '[.[] | select(.action == "deploy.rolled_back" and 
 	fail "rollback event"
 expect_status 0 ck manage target remove web1 "$TB"
 
+# an agent offline past its certificate's expiry enrols again with a new
+# token (its clock 40 days on)
+T5=$(ck agent token create --host host1)
+expect_status 0 env CERTKEEP_NOW=$(($(date +%s) + 40 * 86400)) sh -c \
+	'env -u CERTKEEP_DB "$0" agent run --server "$1" --dir "$2" --token "$3" --once' \
+	"$CERTKEEP" "$URL" "$T/a1" "$T5"
+expect_grep "enrolling again" "$T/err"
+expect_eq "$(sqlite3 "$T/inv.db" "SELECT used > 0 FROM agent_tokens WHERE host = 'host1' ORDER BY id DESC LIMIT 1")" 1 "the new token spent"
+
 # a removed agent is refused
 expect_status 0 ck agent remove host2
 expect_eq "$(agent_api a2 GET /api/v1/agent/work)" 403 "removed agent"
