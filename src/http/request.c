@@ -15,8 +15,6 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/keyvalq_struct.h>
-#include <openssl/err.h>
-#include <openssl/x509v3.h>
 
 #include "base/clock.h"
 #include "base/json.h"
@@ -569,45 +567,6 @@ peer_subject(struct ck_http_ctx *c, char *out, size_t cap)
 	return out;
 }
 
-/*
- * An agent's client certificate: verified, issued by the agent CA of the
- * connection's TLS context, OU=certkeep-agent. host gets its CN and sha
- * the SHA-256 (hex) of the certificate, which the handler checks against
- * the enrolled agent.
- */
-static bool
-agent_peer(struct ck_http_ctx *c, char *host, size_t cap, char sha[65])
-{
-	struct evhttp_connection *conn = evhttp_request_get_connection(c->req);
-	struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
-	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
-	X509 *peer, *ca;
-	X509_NAME *n;
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	char ou[64] = "";
-
-	if (ssl == NULL || (peer = SSL_get0_peer_certificate(ssl)) == NULL ||
-	    SSL_get_verify_result(ssl) != X509_V_OK)
-		return false;
-	ca =
-	    SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ck_http_agent_ca_index());
-	if (ca == NULL || X509_check_issued(ca, peer) != X509_V_OK)
-		return false;
-	n = X509_get_subject_name(peer);
-	if (X509_NAME_get_text_by_NID(
-	        n, NID_organizationalUnitName, ou, sizeof(ou)) <= 0 ||
-	    strcmp(ou, "certkeep-agent") != 0 ||
-	    X509_NAME_get_text_by_NID(n, NID_commonName, host, (int)cap) <= 0 ||
-	    X509_digest(peer, EVP_sha256(), md, &mdlen) != 1 || mdlen != 32) {
-		ERR_clear_error();
-		return false;
-	}
-	for (int i = 0; i < 32; i++)
-		snprintf(sha + 2 * i, 3, "%02x", md[i]);
-	return true;
-}
-
 static int
 role_rank(enum ck_access a)
 {
@@ -628,7 +587,7 @@ authorize(struct ck_http_ctx *c)
 		return 0;
 	if (rt->access == CK_ACCESS_AGENT) {
 		if (!c->tls ||
-		    !agent_peer(c, c->auth.agent, sizeof(c->auth.agent),
+		    !ck_http_agent_peer(c, c->auth.agent, sizeof(c->auth.agent),
 		        c->auth.peer_sha256)) {
 			ck_http_problem(c, 401, "unauthorized",
 			    "this resource needs an agent's client "
@@ -654,9 +613,12 @@ authorize(struct ck_http_ctx *c)
 			return -1;
 		}
 	} else if (c->tls && *ck_config_str(s->cfg, CK_CFG_CLIENT_CA) != '\0' &&
-	    !agent_peer(c, subj, sizeof(subj), sha) &&
+	    !ck_http_agent_peer(c, subj, sizeof(subj), sha) &&
+	    !ck_http_agent_ca_only(c) &&
 	    peer_subject(c, subj, sizeof(subj)) != NULL) {
-		/* an agent's certificate is for the agent's routes only */
+		/* an agent's certificate is for the agent's routes only; and
+		 * one trusted only through the agent CA is none of
+		 * client_ca's */
 		const char *role = ck_config_str(s->cfg, CK_CFG_CLIENT_ROLE);
 		static const char *names[] = {
 		    "", "auditor", "enroller", "operator", "admin"};

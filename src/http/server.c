@@ -27,6 +27,7 @@
 #include <event2/thread.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -110,8 +111,12 @@ static void
 agent_ca_free(
     void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
+	struct ck_http_agent_trust *t = ptr;
+
 	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
-	X509_free(ptr);
+	if (t != NULL)
+		X509_free(t->ca);
+	free(t);
 }
 
 static void
@@ -131,10 +136,32 @@ ck_http_agent_ca_index(void)
 /* Agents' client certificates: their CA is trusted for client
  * certificates (asked for, not required) and kept with the context, so
  * that authorize() tells an agent from other mTLS clients. */
+/* True when the PEM file client_ca holds ca or the CA that issued it. */
+static bool
+client_ca_trusts(const char *client_ca, X509 *ca)
+{
+	BIO *b;
+	X509 *x;
+	bool yes = false;
+
+	if (client_ca == NULL || *client_ca == '\0' ||
+	    (b = BIO_new_file(client_ca, "r")) == NULL)
+		return false;
+	while (!yes && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		yes = X509_cmp(x, ca) == 0 ||
+		    X509_check_issued(x, ca) == X509_V_OK;
+		X509_free(x);
+	}
+	BIO_free(b);
+	ERR_clear_error(); /* the end of the file */
+	return yes;
+}
+
 static int
 load_agent_ca(struct ck_http_server *s, SSL_CTX *ctx, struct ck_err *err)
 {
 	const char *f = s->o.agent_ca_file;
+	struct ck_http_agent_trust *t;
 	BIO *b;
 	X509 *ca;
 
@@ -158,8 +185,17 @@ load_agent_ca(struct ck_http_server *s, SSL_CTX *ctx, struct ck_err *err)
 	SSL_CTX_set_verify_depth(ctx, 4);
 	SSL_CTX_set_session_id_context(
 	    ctx, (const unsigned char *)"certkeep", 8);
-	if (SSL_CTX_set_ex_data(ctx, ck_http_agent_ca_index(), ca) != 1) {
+	t = calloc(1, sizeof(*t));
+	if (t == NULL) {
 		X509_free(ca);
+		return ck_err_set(err, CK_E_INTERNAL, "agent CA: no memory");
+	}
+	t->ca = ca;
+	t->in_client_ca =
+	    client_ca_trusts(ck_config_str(s->cfg, CK_CFG_CLIENT_CA), ca);
+	if (SSL_CTX_set_ex_data(ctx, ck_http_agent_ca_index(), t) != 1) {
+		X509_free(ca);
+		free(t);
 		return ssl_fail(err, "agent CA");
 	}
 	return 0;

@@ -105,6 +105,17 @@ expect_status 0 ck issue --ca certkeep --profile tls-client --cn ops --key-out o
 mkdir -p ops && cat ops.key ops.pem >ops/agent.pem
 expect_eq "$(agent_api ops GET /api/v1/certificates)" 200 "an operator's client certificate"
 expect_eq "$(agent_api a1 GET /api/v1/agent/work)" 200 "the agent on its own route"
+# client_ca trusting another CA only: a client certificate of the agent CA
+# (which anyone with an enroller token could get) takes no role
+stop_serve
+ck ca show loc --pem >loc-ca.pem || fail "loc CA"
+export CERTKEEP_CLIENT_CA="$T/loc-ca.pem"
+start_serve
+expect_eq "$(agent_api ops GET /api/v1/certificates)" 401 "a client certificate of the agent CA only"
+expect_status 0 ck issue --ca loc --profile tls-client --cn ops2 --key-out ops2.key --out ops2.pem
+mkdir -p ops2 && cat ops2.key ops2.pem >ops2/agent.pem
+expect_eq "$(agent_api ops2 GET /api/v1/certificates)" 200 "a client certificate of client_ca"
+expect_eq "$(agent_api a1 GET /api/v1/agent/work)" 200 "the agent beside another client_ca"
 
 # a failed reload on the agent's host: rolled back there, recorded and
 # alerted here like a deployment of the server's own
