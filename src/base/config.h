@@ -47,7 +47,8 @@
 	    "names (DNS or IP) in the server certificate certkeep issues")    \
 	X(CLIENT_CA, "server", "client_ca", "CERTKEEP_CLIENT_CA", "", 's',    \
 	    "PEM file of CAs whose client certificates authenticate by "      \
-	    "mTLS; empty: no client certificates asked for")                  \
+	    "mTLS with client_role; empty: none do (client certificates "     \
+	    "are still asked for, optionally, for agents: [agent] ca)")       \
 	X(CLIENT_ROLE, "server", "client_role", "CERTKEEP_CLIENT_ROLE",       \
 	    "auditor", 's',                                                   \
 	    "role given to a client authenticated by mTLS (admin, "           \

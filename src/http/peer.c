@@ -27,7 +27,8 @@ agent_issued(struct ck_http_ctx *c, const struct ck_http_agent_trust **t)
 	if (ssl == NULL || (peer = SSL_get0_peer_certificate(ssl)) == NULL ||
 	    SSL_get_verify_result(ssl) != X509_V_OK)
 		return NULL;
-	*t = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ck_http_agent_ca_index());
+	*t =
+	    SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ck_http_agent_ca_index());
 	if (*t == NULL || X509_check_issued((*t)->ca, peer) != X509_V_OK)
 		return NULL;
 	return peer;
