@@ -15,7 +15,6 @@
 #include "base/json.h"
 #include "base/mem.h"
 #include "ca/ca.h"
-#include "lifecycle/agent.h"
 #include "lifecycle/managed.h"
 
 #define MAX_SANS 100
@@ -252,19 +251,16 @@ cmd_add(struct ck_cli *cli, int argc, char **argv)
 	s.name = argv[optind];
 	if ((rc = cli_open_store(cli, &st)) != CK_EXIT_OK)
 		return rc;
+	/* an agent's: its key is made on the agent's host, never here */
+	s.agent = agent;
 	if ((r = ck_manage_add(st, &s, "cli", &err)) != 0) {
 		rc = cli_fail(r, &err, s.name);
 		goto out;
 	}
-	/* an agent's: its key is made on the agent's host, never here */
 	if (agent != NULL) {
-		if ((r = ck_agent_assign(
-		         st, s.name, agent, cli_actor(), &err)) != 0)
-			rc = cli_fail(r, &err, s.name);
-		else
-			printf("%s added; held by agent %s, which asks for its "
-			       "certificate\n",
-			    s.name, agent);
+		printf("%s added; held by agent %s, which asks for its "
+		       "certificate\n",
+		    s.name, agent);
 		goto out;
 	}
 	if (queue)
