@@ -368,11 +368,16 @@ ck_agent_assign(struct ck_store *st, const char *name, const char *host,
 	    *host ? "held by agent " : "given back to the server", host);
 	if ((r = ck_store_begin(st, err)) != 0)
 		return r;
-	/* the renewer must not issue it with a key of the server's: an
-	 * open renew job goes */
+	/* held: the renewer must not issue it with a key of the server's,
+	 * so an open renew job goes; given back: the server has no key of
+	 * it, so it issues anew now */
 	if ((r = ck_store_agent_assign(st, name, host, ck_now(), err)) == 0 &&
-	    (*host == '\0' ||
-	        (r = ck_store_job_cancel(st, "renew", name, err)) == 0) &&
+	    (*host == '\0'
+	            ? (r = ck_store_job_put(
+	                   st, "renew", name, ck_now(), err)) == 0 &&
+	                (r = ck_store_managed_schedule(
+	                     st, name, ck_now(), NULL, -1, NULL, err)) == 0
+	            : (r = ck_store_job_cancel(st, "renew", name, err)) == 0) &&
 	    (r = ck_store_event_add(
 	         st, actor, "agent.assign", name, detail, err)) == 0)
 		r = ck_store_commit(st, err);

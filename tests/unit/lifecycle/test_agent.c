@@ -388,6 +388,11 @@ Test(agent, the_renewer_leaves_agent_held_certificates_alone)
 	cr_assert_eq(ck_renew_run(&rw, ck_now() + 10, 0, &s, &next, &err), 0);
 	cr_assert_eq(s.issued, 0);
 	cr_assert_eq(cert_of("a"), 0);
+	/* given back to the server: issued there at once */
+	cr_assert_eq(ck_agent_assign(st, "a", "", "test", &err), 0);
+	cr_assert_eq(ck_renew_run(&rw, ck_now() + 10, 0, &s, &next, &err), 0,
+	    "%s", err.msg);
+	cr_assert_eq(s.issued, 1);
 }
 
 Test(agent, a_bundle_splits_into_key_leaf_and_chain)
