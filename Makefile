@@ -39,7 +39,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*/*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BIN := $(B)/certkeep
 
-.PHONY: all debug asan test unit integration run bench bench-serve bench-scan bench-renew bench-deploy bench-acme fuzz format format-check bootstrap clean man
+.PHONY: all debug asan test unit integration run bench bench-serve bench-scan bench-renew bench-deploy bench-acme bench-agent fuzz format format-check bootstrap clean man
 all: $(BIN)
 
 $(B)/%.o: %.c
@@ -154,6 +154,9 @@ bench-deploy: all
 
 bench-acme: all
 	CERTKEEP=$(abspath $(BIN)) bash bench/acme.sh
+
+bench-agent: all
+	CERTKEEP=$(abspath $(BIN)) bash bench/agent.sh
 
 FMT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

@@ -53,6 +53,15 @@ static const struct ck_route routes[] = {
     {POST, "/api/v1/managed/{name}/renew", ck_api_managed_renew, CK_ACCESS_OPERATOR, false, false},
     {POST, "/api/v1/managed/{name}/retire", ck_api_managed_retire, CK_ACCESS_OPERATOR, false, true},
     {GET, "/api/v1/jobs", ck_api_jobs_list, CK_ACCESS_AUDITOR, false, false},
+    /* the agent (src/lifecycle/agent*.c): enrol is public, its token is
+     * the credential; the rest take an agent's client certificate only */
+    {GET, "/api/v1/agents", ck_api_agents_list, CK_ACCESS_AUDITOR, false, false},
+    {POST, "/api/v1/agent/enrol", ck_api_agent_enrol, CK_ACCESS_PUBLIC, false, true},
+    {POST, "/api/v1/agent/renew", ck_api_agent_renew, CK_ACCESS_AGENT, false, true},
+    {GET, "/api/v1/agent/work", ck_api_agent_work, CK_ACCESS_AGENT, false, true},
+    {POST, "/api/v1/agent/certs/{name}/csr", ck_api_agent_csr, CK_ACCESS_AGENT, false, true},
+    {POST, "/api/v1/agent/certs/{name}/deployments", ck_api_agent_deployed, CK_ACCESS_AGENT, false, true},
+    {POST, "/api/v1/agent/scan", ck_api_agent_scan, CK_ACCESS_AGENT, false, true},
     /* ACME (src/acme): public to the router, each POST authenticates by
      * its JWS; challenge, finalize and revoke-cert validate, sign or
      * revoke, so they run in job threads. */

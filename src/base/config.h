@@ -47,7 +47,8 @@
 	    "names (DNS or IP) in the server certificate certkeep issues")    \
 	X(CLIENT_CA, "server", "client_ca", "CERTKEEP_CLIENT_CA", "", 's',    \
 	    "PEM file of CAs whose client certificates authenticate by "      \
-	    "mTLS; empty: no client certificates asked for")                  \
+	    "mTLS with client_role; empty: none do (client certificates "     \
+	    "are still asked for, optionally, for agents: [agent] ca)")       \
 	X(CLIENT_ROLE, "server", "client_role", "CERTKEEP_CLIENT_ROLE",       \
 	    "auditor", 's',                                                   \
 	    "role given to a client authenticated by mTLS (admin, "           \
@@ -105,6 +106,14 @@
 	    "termsOfService URL in the ACME directory's meta; empty: none")   \
 	X(ACME_WEBSITE, "acme", "website", "CERTKEEP_ACME_WEBSITE", "", 's',  \
 	    "website URL in the ACME directory's meta; empty: none")          \
+	X(AGENT_CA, "agent", "ca", "CERTKEEP_AGENT_CA", "certkeep", 's',      \
+	    "built-in CA that issues agents' client certificates (CN=host, "  \
+	    "OU=certkeep-agent) and whose such certificates authenticate "    \
+	    "agents; empty: no agents")                                       \
+	X(AGENT_CERT_DAYS, "agent", "cert_days", "CERTKEEP_AGENT_CERT_DAYS",  \
+	    "30", 'i',                                                        \
+	    "validity of an agent's client certificate in days (the agent "   \
+	    "renews it when a third is left)")                                \
 	X(LOG_LEVEL, "log", "level", "CERTKEEP_LOG_LEVEL", "info", 's',       \
 	    "debug, info, warn or error")                                     \
 	X(LOG_TO, "log", "to", "CERTKEEP_LOG_TO", "stderr", 's',              \

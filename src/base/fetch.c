@@ -204,6 +204,12 @@ ck_fetch(const struct ck_fetch_req *req, struct ck_fetch_resp *resp,
 		/* Only these roots: not the compiled-in folder as well. */
 		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
 	}
+	if (req->client_cert != NULL && req->client_key != NULL) {
+		curl_easy_setopt(h, CURLOPT_SSLCERT, req->client_cert);
+		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(h, CURLOPT_SSLKEY, req->client_key);
+		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+	}
 	if (strcmp(method, "HEAD") == 0)
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	else if (strcmp(method, "POST") == 0) {

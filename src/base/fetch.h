@@ -41,6 +41,10 @@ struct ck_fetch_req {
 	 * NULL) the system store. */
 	const char *trust_pem;
 	const char *trust_file;
+	/* A client certificate (PEM file, chain after it) and its key (PEM
+	 * file) for mTLS, or both NULL. */
+	const char *client_cert;
+	const char *client_key;
 };
 
 /*

@@ -193,6 +193,11 @@ int ck_make_key_and_csr(const char *key_type, const char *cn,
 int ck_csr_for_key(const uint8_t *key_pem, size_t key_len, const char *cn,
     const char *const *sans, size_t n_sans, uint8_t **csr, size_t *csr_len,
     struct ck_err *err);
+/* The same with OU=ou after the CN (ou NULL: none): the agent's request
+ * for its client certificate, which the server tells apart by it. */
+int ck_csr_for_key_ou(const uint8_t *key_pem, size_t key_len, const char *cn,
+    const char *ou, const char *const *sans, size_t n_sans, uint8_t **csr,
+    size_t *csr_len, struct ck_err *err);
 
 /* ---- revocation reasons and CRLs ---- */
 

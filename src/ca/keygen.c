@@ -33,8 +33,8 @@ keygen(const char *t)
 
 /* The CSR for key (and its PEM into key_pem when not NULL). */
 static int csr_for(EVP_PKEY *key, bool is_ed25519, const char *cn,
-    const char *const *sans, size_t n_sans, uint8_t **csr, size_t *csr_len,
-    struct ck_buf *key_pem, struct ck_err *err);
+    const char *ou, const char *const *sans, size_t n_sans, uint8_t **csr,
+    size_t *csr_len, struct ck_buf *key_pem, struct ck_err *err);
 
 int
 ck_make_key_and_csr(const char *key_type, const char *cn,
@@ -56,8 +56,8 @@ ck_make_key_and_csr(const char *key_type, const char *cn,
 		    "rsa-3072, rsa-4096, ed25519)",
 		    key_type);
 	}
-	r = csr_for(key, strcmp(key_type, "ed25519") == 0, cn, sans, n_sans,
-	    csr, csr_len, key_pem, err);
+	r = csr_for(key, strcmp(key_type, "ed25519") == 0, cn, NULL, sans,
+	    n_sans, csr, csr_len, key_pem, err);
 	EVP_PKEY_free(key);
 	return r;
 }
@@ -66,6 +66,15 @@ int
 ck_csr_for_key(const uint8_t *key_pem, size_t key_len, const char *cn,
     const char *const *sans, size_t n_sans, uint8_t **csr, size_t *csr_len,
     struct ck_err *err)
+{
+	return ck_csr_for_key_ou(
+	    key_pem, key_len, cn, NULL, sans, n_sans, csr, csr_len, err);
+}
+
+int
+ck_csr_for_key_ou(const uint8_t *key_pem, size_t key_len, const char *cn,
+    const char *ou, const char *const *sans, size_t n_sans, uint8_t **csr,
+    size_t *csr_len, struct ck_err *err)
 {
 	BIO *b = BIO_new_mem_buf(key_pem, (int)key_len);
 	EVP_PKEY *key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
@@ -84,15 +93,15 @@ ck_csr_for_key(const uint8_t *key_pem, size_t key_len, const char *cn,
 		    "subject CN is %zu characters, not 1 to 64", strlen(cn));
 	else
 		r = csr_for(key, EVP_PKEY_get_id(key) == EVP_PKEY_ED25519, cn,
-		    sans, n_sans, csr, csr_len, NULL, err);
+		    ou, sans, n_sans, csr, csr_len, NULL, err);
 	EVP_PKEY_free(key);
 	return r;
 }
 
 static int
-csr_for(EVP_PKEY *key, bool is_ed25519, const char *cn, const char *const *sans,
-    size_t n_sans, uint8_t **csr, size_t *csr_len, struct ck_buf *key_pem,
-    struct ck_err *err)
+csr_for(EVP_PKEY *key, bool is_ed25519, const char *cn, const char *ou,
+    const char *const *sans, size_t n_sans, uint8_t **csr, size_t *csr_len,
+    struct ck_buf *key_pem, struct ck_err *err)
 {
 	struct ck_buf alt = CK_BUF_INIT;
 	STACK_OF(X509_EXTENSION) *exts = NULL;
@@ -108,6 +117,12 @@ csr_for(EVP_PKEY *key, bool is_ed25519, const char *cn, const char *const *sans,
 	if (!X509_REQ_set_version(req, 0) || !X509_REQ_set_pubkey(req, key) ||
 	    !X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN",
 	        MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0)) {
+		r = ca_ossl_err(err, CK_E_INVAL, "certificate request");
+		goto out;
+	}
+	if (ou != NULL &&
+	    !X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "OU",
+	        MBSTRING_UTF8, (const unsigned char *)ou, -1, -1, 0)) {
 		r = ca_ossl_err(err, CK_E_INVAL, "certificate request");
 		goto out;
 	}

@@ -47,6 +47,8 @@ static const struct {
         "managed certificates: renewed before they expire"},
     {"deploy", ck_cmd_deploy,
         "deployment targets: what each holds, drift (deploy status)"},
+    {"agent", ck_cmd_agent,
+        "the agent for hosts the server cannot write to, and its tokens"},
     {"acme", ck_cmd_acme, "ACME server: External Account Binding keys"},
     {"scan", ck_cmd_scan,
         "find certificates and keys: scan files, scan ssh (scan net soon)"},

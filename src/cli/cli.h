@@ -62,6 +62,7 @@ int ck_cli_main(int argc, char **argv);
 /* Commands: argv[0] is the command name. */
 int ck_cmd_import(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_list(struct ck_cli *cli, int argc, char **argv);
+int ck_cmd_agent(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_show(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_stats(struct ck_cli *cli, int argc, char **argv);
 int ck_cmd_audit(struct ck_cli *cli, int argc, char **argv);
@@ -83,6 +84,8 @@ int ck_cmd_acme(struct ck_cli *cli, int argc, char **argv);
  * "deploy"), dispatched by `certkeep manage`. */
 int cli_manage_target(struct ck_cli *cli, int argc, char **argv);
 int cli_manage_deploy(struct ck_cli *cli, int argc, char **argv);
+/* certkeep manage assign (cmd_agent.c). */
+int cli_manage_assign(struct ck_cli *cli, int argc, char **argv);
 /* `certkeep scan files` and `certkeep scan ssh` (argv[0] "files", "ssh"). */
 int cli_scan_files(struct ck_cli *cli, int argc, char **argv);
 int cli_scan_ssh(struct ck_cli *cli, int argc, char **argv);

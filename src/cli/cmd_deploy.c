@@ -18,6 +18,7 @@
 #include "base/mem.h"
 #include "ca/ca.h"
 #include "lifecycle/deploy.h"
+#include "store/agents.h"
 
 static void
 usage(FILE *f)
@@ -264,8 +265,15 @@ show_target(void *ctx, const struct ck_target_row *t)
 	    t->deployed_cert_id == t->current_cert_id;
 	bool drift = false;
 
+	char host[CK_AGENT_HOST_MAX + 1] = "";
+	bool held = false;
+
 	if (ck_target_conf_parse(t->kind, t->config, &c, NULL) != 0)
 		memset(&c, 0, sizeof(c));
+	/* an agent's target is on its host, not here */
+	(void)ck_store_agent_holder(sh->st, t->managed, host, &held, NULL);
+	if (held)
+		ck_buf_printf(&where, "agent:%s:", host);
 	ck_target_conf_where(&c, &where);
 	ck_buf_addc(&where, '\0');
 	if (t->last_attempt)
@@ -285,6 +293,7 @@ show_target(void *ctx, const struct ck_target_row *t)
 		ck_json_kv_int(&sh->out, &f, "id", t->id);
 		ck_json_kv_str(&sh->out, &f, "kind", t->kind);
 		ck_json_kv_str(&sh->out, &f, "where", where.p);
+		ck_json_kv_str(&sh->out, &f, "agent", host);
 		ck_json_sep(&sh->out, &f);
 		ck_json_key(&sh->out, "config");
 		ck_buf_adds(&sh->out, t->config);

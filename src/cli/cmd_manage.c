@@ -31,6 +31,7 @@ usage(FILE *f)
 	    "                [--owner O] [--contact C] [--tags T,...]\n"
 	    "                [--key-out F] [--cert-out F] [--fullchain-out "
 	    "F] [--queue]\n"
+	    "                [--agent HOST]\n"
 	    "       certkeep manage list [--issuer I] [--state S] [--owner "
 	    "O] [--tag T]\n"
 	    "                [--san NAME] [--json]\n"
@@ -47,6 +48,7 @@ usage(FILE *f)
 	    "       certkeep manage target add|list|remove NAME ... "
 	    "(see manage target --help)\n"
 	    "       certkeep manage deploy NAME [--target ID] [--force]\n"
+	    "       certkeep manage assign NAME --agent HOST|--server\n"
 	    "\n"
 	    "Managed certificates are renewed before they expire, through "
 	    "their issuer\n"
@@ -68,6 +70,9 @@ usage(FILE *f)
 	    "                    certificate followed by its chain)\n"
 	    "  --queue           add only; the daemon or `manage run` "
 	    "issues\n"
+	    "  --agent HOST      add only: held by the agent of HOST, which "
+	    "makes the\n"
+	    "                    key there and deploys its targets there\n"
 	    "  --force           renew now even when not due\n"
 	    "  --revoke          retire: also revoke the current "
 	    "certificate\n"
@@ -169,13 +174,14 @@ cmd_add(struct ck_cli *cli, int argc, char **argv)
 	    {"owner", 1, NULL, 'o'}, {"contact", 1, NULL, 'c'},
 	    {"tags", 1, NULL, 'g'}, {"key-out", 1, NULL, 'K'},
 	    {"cert-out", 1, NULL, 'C'}, {"fullchain-out", 1, NULL, 'F'},
-	    {"queue", 0, NULL, 'q'}, {"help", 0, NULL, 'h'},
-	    {NULL, 0, NULL, 0}};
+	    {"queue", 0, NULL, 'q'}, {"agent", 1, NULL, 'A'},
+	    {"help", 0, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct ck_manage_spec s = {0};
 	const char *sans[MAX_SANS];
 	struct ck_store *st = NULL;
 	struct ck_err err = {0};
 	bool queue = false;
+	const char *agent = NULL;
 	int c, r, rc;
 	char *end;
 
@@ -233,6 +239,7 @@ cmd_add(struct ck_cli *cli, int argc, char **argv)
 		case 'C': s.cert_out = optarg; break;
 		case 'F': s.fullchain_out = optarg; break;
 		case 'q': queue = true; break;
+		case 'A': agent = optarg; break;
 		case 'h': usage(stdout); return CK_EXIT_OK;
 		default: usage(stderr); return CK_EXIT_USAGE;
 		}
@@ -244,8 +251,16 @@ cmd_add(struct ck_cli *cli, int argc, char **argv)
 	s.name = argv[optind];
 	if ((rc = cli_open_store(cli, &st)) != CK_EXIT_OK)
 		return rc;
+	/* an agent's: its key is made on the agent's host, never here */
+	s.agent = agent;
 	if ((r = ck_manage_add(st, &s, "cli", &err)) != 0) {
 		rc = cli_fail(r, &err, s.name);
+		goto out;
+	}
+	if (agent != NULL) {
+		printf("%s added; held by agent %s, which asks for its "
+		       "certificate\n",
+		    s.name, agent);
 		goto out;
 	}
 	if (queue)
@@ -631,7 +646,7 @@ ck_cmd_manage(struct ck_cli *cli, int argc, char **argv)
 	} subs[] = {{"add", cmd_add}, {"renew", cmd_renew},
 	    {"retire", cmd_retire}, {"adopt", cmd_adopt}, {"move", cmd_move},
 	    {"run", cmd_run}, {"jobs", cmd_jobs}, {"target", cli_manage_target},
-	    {"deploy", cli_manage_deploy}};
+	    {"deploy", cli_manage_deploy}, {"assign", cli_manage_assign}};
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {

@@ -22,6 +22,7 @@
 #include "discovery/netscan.h"
 #include "lifecycle/scheduler.h"
 #include "http/http.h"
+#include "lifecycle/agent.h"
 #include "lifecycle/lifecycle.h"
 #include "x509/x509.h"
 
@@ -63,6 +64,7 @@ struct flag {
 
 struct serve {
 	struct ck_config *cfg;
+	char agent_ca_file[1100];
 };
 
 /* True when the file holds a certificate good for a third of its
@@ -192,6 +194,49 @@ out:
 	return r;
 }
 
+/* Before every TLS (re)load: the server certificate, then the agent
+ * CA's certificate into <data_dir>/agent-ca.pem, which the TLS setup
+ * trusts for agents' client certificates (the CA made when missing, as
+ * server_ca is). */
+static int
+ensure_tls(void *arg, const char *cert, const char *key, struct ck_err *err)
+{
+	struct serve *sv = arg;
+	const char *ca = ck_config_str(sv->cfg, CK_CFG_AGENT_CA);
+	struct ck_store *st = NULL;
+	struct ck_buf pem = CK_BUF_INIT;
+	int r;
+
+	if ((r = ensure_cert(arg, cert, key, err)) != 0)
+		return r;
+	if (*ca == '\0') {
+		(void)unlink(sv->agent_ca_file); /* agents turned off */
+		return 0;
+	}
+	if ((r = ck_store_open(
+	         ck_config_str(sv->cfg, CK_CFG_DATABASE), &st, err)) != 0)
+		return r;
+	if (ca_exists(st, ca) == CK_E_NOTFOUND) {
+		struct ck_ca_init_opts o = {0};
+		o.name = ca;
+		o.master_key = ck_config_str(sv->cfg, CK_CFG_MASTER_KEY);
+		o.actor = "serve";
+		ck_log(
+		    CK_LOG_INFO, "making the built-in CA '%s' for agents", ca);
+		if ((r = ck_ca_init(st, &o, err)) != 0)
+			goto out;
+	}
+	if ((r = ck_agent_ca_pem(st, ca, &pem, err)) != 0)
+		goto out;
+	if (cli_write_file(sv->agent_ca_file, pem.p, pem.len, 0644, false) != 0)
+		r = ck_err_set(err, CK_E_IO, "writing %s: %s",
+		    sv->agent_ca_file, strerror(errno));
+out:
+	ck_buf_release(&pem);
+	ck_store_free(st);
+	return r;
+}
+
 struct names {
 	char *v[256];
 	int64_t id[256];
@@ -288,7 +333,7 @@ ck_cmd_serve(struct ck_cli *cli, int argc, char **argv)
 	struct ck_err err = {0};
 	struct ck_http_server *srv = NULL;
 	struct ck_http_opts ho = {0};
-	struct serve sv = {&cfg};
+	struct serve sv = {.cfg = &cfg};
 	enum ck_log_level lvl;
 	int c, r;
 
@@ -355,7 +400,10 @@ ck_cmd_serve(struct ck_cli *cli, int argc, char **argv)
 	(void)mkdir(ck_config_str(&cfg, CK_CFG_DATA_DIR), 0700);
 	ck_api_routes(&ho.routes, &ho.n_routes);
 	ho.cfg = &cfg;
-	ho.ensure_cert = ensure_cert;
+	snprintf(sv.agent_ca_file, sizeof(sv.agent_ca_file), "%s/agent-ca.pem",
+	    ck_config_str(&cfg, CK_CFG_DATA_DIR));
+	ho.ensure_cert = ensure_tls;
+	ho.agent_ca_file = sv.agent_ca_file;
 	ho.authenticate = ck_api_authenticate;
 	ho.reloaded = reloaded;
 	ho.tick = tick;

@@ -38,6 +38,9 @@ enum ck_access {
 	CK_ACCESS_ENROLLER, /* enroller, operator, admin */
 	CK_ACCESS_OPERATOR,
 	CK_ACCESS_ADMIN,
+	/* an enrolled agent only, by its client certificate of the agent CA
+	 * (CN=<host>, OU=certkeep-agent); never a token, never client_role */
+	CK_ACCESS_AGENT,
 };
 
 #define CK_ROUTE_MAX_PARAMS 4
@@ -92,6 +95,11 @@ struct ck_http_auth {
 	enum ck_access role; /* CK_ACCESS_PUBLIC: none */
 	char actor[300]; /* "token:<name>", "mtls:<subject>" */
 	char pattern[256]; /* an enroller's name pattern, "" for none */
+	/* CK_ACCESS_AGENT: the host its certificate names and the SHA-256
+	 * (hex) of that certificate, for the handler to check against the
+	 * enrolled agent */
+	char agent[256];
+	char peer_sha256[65];
 };
 
 /* Called once in each worker thread with its store, for caches a front
@@ -116,6 +124,10 @@ struct ck_http_opts {
 	 * and pattern, or returns CK_E_PERM (bad, revoked, expired). */
 	int (*authenticate)(void *arg, struct ck_store *st, const char *bearer,
 	    int64_t now, struct ck_http_auth *out, struct ck_err *err);
+	/* PEM of the CA whose client certificates with OU=certkeep-agent
+	 * identify agents (read at every TLS (re)load; ensure_cert may
+	 * write it). NULL or a missing file: no agents. */
+	const char *agent_ca_file;
 	void *arg;
 };
 

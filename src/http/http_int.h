@@ -136,6 +136,24 @@ extern _Thread_local bool ck_http_job_replied;
 void ck_http_deliver(struct reqctx *rc);
 
 void ck_http_dispatch(struct evhttp_request *req, void *arg);
+/* What a TLS context knows of the agent CA: its ex_data at
+ * ck_http_agent_ca_index() (NULL: no agents). */
+struct ck_http_agent_trust {
+	X509 *ca;
+	/* client_ca trusts it (or the CA that issued it) as well: then its
+	 * other client certificates may take client_role; otherwise only
+	 * client_ca's may */
+	bool in_client_ca;
+};
+int ck_http_agent_ca_index(void);
+/* True for an agent's client certificate (peer.c): host gets its CN and
+ * sha the SHA-256 (hex) of it, which the handler checks against the
+ * enrolled agent. */
+bool ck_http_agent_peer(
+    struct ck_http_ctx *c, char *host, size_t cap, char sha[65]);
+/* True for a peer certificate trusted only through the agent CA, which
+ * client_ca does not trust: it takes no client_role. */
+bool ck_http_agent_ca_only(struct ck_http_ctx *c);
 /* Ends an exchange: metrics, access log, in-flight count, frees rc. */
 void ck_http_finish(struct reqctx *rc);
 /* The limits as they are now (after reloads). */

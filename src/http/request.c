@@ -579,11 +579,25 @@ authorize(struct ck_http_ctx *c)
 	struct ck_http_server *s = c->server;
 	const struct ck_route *rt = c->m->route;
 	const char *h = ck_http_header(c, "Authorization");
-	char subj[256];
+	char subj[256], sha[65];
 	struct ck_err err = {0};
 
 	if (rt->access == CK_ACCESS_PUBLIC)
 		return 0;
+	if (rt->access == CK_ACCESS_AGENT) {
+		if (!c->tls ||
+		    !ck_http_agent_peer(c, c->auth.agent, sizeof(c->auth.agent),
+		        c->auth.peer_sha256)) {
+			ck_http_problem(c, 401, "unauthorized",
+			    "this resource needs an agent's client "
+			    "certificate");
+			return -1;
+		}
+		c->auth.role = CK_ACCESS_AGENT;
+		snprintf(c->auth.actor, sizeof(c->auth.actor), "agent:%s",
+		    c->auth.agent);
+		return 0;
+	}
 	if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
 		const char *tok = h + 7;
 		while (*tok == ' ')
@@ -597,7 +611,13 @@ authorize(struct ck_http_ctx *c)
 			    err.msg[0] ? err.msg : "token refused");
 			return -1;
 		}
-	} else if (c->tls && peer_subject(c, subj, sizeof(subj)) != NULL) {
+	} else if (c->tls && *ck_config_str(s->cfg, CK_CFG_CLIENT_CA) != '\0' &&
+	    !ck_http_agent_peer(c, subj, sizeof(subj), sha) &&
+	    !ck_http_agent_ca_only(c) &&
+	    peer_subject(c, subj, sizeof(subj)) != NULL) {
+		/* an agent's certificate is for the agent's routes only; and
+		 * one trusted only through the agent CA is none of
+		 * client_ca's */
 		const char *role = ck_config_str(s->cfg, CK_CFG_CLIENT_ROLE);
 		static const char *names[] = {
 		    "", "auditor", "enroller", "operator", "admin"};

@@ -26,6 +26,8 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/thread.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -49,6 +51,103 @@ ssl_fail(struct ck_err *err, const char *what)
 		ERR_error_string_n(e, buf, sizeof(buf));
 	ERR_clear_error();
 	return ck_err_set(err, CK_E_CRYPTO, "%s: %s", what, buf);
+}
+
+static int agent_ca_idx = -1;
+static pthread_once_t agent_ca_once = PTHREAD_ONCE_INIT;
+
+static void
+agent_ca_free(
+    void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	struct ck_http_agent_trust *t = ptr;
+
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	if (t != NULL)
+		X509_free(t->ca);
+	free(t);
+}
+
+static void
+agent_ca_init(void)
+{
+	agent_ca_idx =
+	    SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, agent_ca_free);
+}
+
+int
+ck_http_agent_ca_index(void)
+{
+	pthread_once(&agent_ca_once, agent_ca_init);
+	return agent_ca_idx;
+}
+
+/* Agents' client certificates: their CA is trusted for client
+ * certificates (asked for, not required) and kept with the context, so
+ * that authorize() tells an agent from other mTLS clients. */
+/* True when the PEM file client_ca holds ca or the CA that issued it. */
+static bool
+client_ca_trusts(const char *client_ca, X509 *ca)
+{
+	BIO *b;
+	X509 *x;
+	bool yes = false;
+
+	if (client_ca == NULL || *client_ca == '\0' ||
+	    (b = BIO_new_file(client_ca, "r")) == NULL)
+		return false;
+	while (!yes && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		yes = X509_cmp(x, ca) == 0 ||
+		    X509_check_issued(x, ca) == X509_V_OK;
+		X509_free(x);
+	}
+	BIO_free(b);
+	ERR_clear_error(); /* the end of the file */
+	return yes;
+}
+
+static int
+load_agent_ca(struct ck_http_server *s, SSL_CTX *ctx, struct ck_err *err)
+{
+	const char *f = s->o.agent_ca_file;
+	struct ck_http_agent_trust *t;
+	BIO *b;
+	X509 *ca;
+
+	if (f == NULL || *f == '\0' || access(f, R_OK) != 0)
+		return 0;
+	if ((b = BIO_new_file(f, "r")) == NULL)
+		return ssl_fail(err, f);
+	ca = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (ca == NULL)
+		return ssl_fail(err, f);
+	if (X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ca) != 1)
+		ERR_clear_error(); /* the same CA in client_ca already */
+	/* the agent CA is an intermediate (under certkeep-root): it is the
+	 * anchor itself, so that its root does not vouch for other client
+	 * certificates */
+	X509_STORE_set_flags(
+	    SSL_CTX_get_cert_store(ctx), X509_V_FLAG_PARTIAL_CHAIN);
+	SSL_CTX_add_client_CA(ctx, ca);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_verify_depth(ctx, 4);
+	SSL_CTX_set_session_id_context(
+	    ctx, (const unsigned char *)"certkeep", 8);
+	t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		X509_free(ca);
+		return ck_err_set(err, CK_E_INTERNAL, "agent CA: no memory");
+	}
+	t->ca = ca;
+	t->in_client_ca =
+	    client_ca_trusts(ck_config_str(s->cfg, CK_CFG_CLIENT_CA), ca);
+	if (SSL_CTX_set_ex_data(ctx, ck_http_agent_ca_index(), t) != 1) {
+		X509_free(ca);
+		free(t);
+		return ssl_fail(err, "agent CA");
+	}
+	return 0;
 }
 
 /* A TLS context for the cert and key files: TLS 1.2 and 1.3, forward
@@ -103,6 +202,8 @@ make_ssl(struct ck_http_server *s, SSL_CTX **out, struct ck_err *err)
 		SSL_CTX_set_session_id_context(
 		    ctx, (const unsigned char *)"certkeep", 8);
 	}
+	if ((r = load_agent_ca(s, ctx, err)) != 0)
+		goto fail;
 	*out = ctx;
 	return 0;
 fail:

@@ -31,6 +31,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "ca/ca.h"
+#include "store/agents.h"
 #include "x509/x509.h"
 
 /* ---- target settings ---- */
@@ -144,9 +145,10 @@ abs_path(const char *p)
 	return p == NULL || (p[0] == '/' && strlen(p) < 4000);
 }
 
-/* What a target of its kind needs, checked once when it is added. */
+/* What a target of its kind needs, checked once when it is added; the
+ * owner and group only where they are used (here, unless an agent's). */
 static int
-check_conf(const struct ck_target_conf *c, struct ck_err *err)
+check_conf(const struct ck_target_conf *c, bool local, struct ck_err *err)
 {
 	const char *paths[] = {
 	    c->cert, c->chain, c->fullchain, c->key, c->p12, c->password_file};
@@ -192,7 +194,8 @@ check_conf(const struct ck_target_conf *c, struct ck_err *err)
 			return ck_err_set(err, CK_E_INVAL,
 			    "--verify '%s': host:port", c->verify);
 	}
-	if ((r = dp_owner_ids(c->owner, c->group, &uid, &gid, err)) != 0)
+	if (local &&
+	    (r = dp_owner_ids(c->owner, c->group, &uid, &gid, err)) != 0)
 		return r;
 	return 0;
 }
@@ -206,8 +209,12 @@ ck_target_add(struct ck_store *st, const char *name,
 	struct ck_target_row row = {0};
 	int r;
 
+	char host[CK_AGENT_HOST_MAX + 1];
+	bool held = false;
+
 	*id = 0;
-	if ((r = check_conf(c, err)) != 0)
+	if ((r = ck_store_agent_holder(st, name, host, &held, err)) != 0 ||
+	    (r = check_conf(c, !held, err)) != 0)
 		return r;
 	ck_target_conf_json(c, &cfg);
 	row.managed = name;
@@ -496,7 +503,8 @@ deploy_one(struct ck_store *st, const struct dp_material *m,
 	    strcmp(t->state, "deploying") == 0
 	        ? " (the previous attempt was interrupted)"
 	        : "");
-	if ((r = mark(st, t->id, note, now, &e)) != 0) {
+	/* the agent deploys without a store: its report records it */
+	if (st != NULL && (r = mark(st, t->id, note, now, &e)) != 0) {
 		snprintf(oc->result, sizeof(oc->result), "%s", e.msg);
 		goto out;
 	}
@@ -605,6 +613,23 @@ ck_deploy_managed(struct ck_store *st, const uint8_t *mk, const char *name,
 		return r;
 	if (ts.n == 0)
 		goto done;
+	{
+		/* an agent's: the key is on its host, and so are the targets
+		 * (NOTFOUND, so that a deploy job of it is done, not retried)
+		 */
+		char host[CK_AGENT_HOST_MAX + 1];
+		bool held = false;
+		if ((r = ck_store_agent_holder(st, name, host, &held, err)) !=
+		    0)
+			goto done;
+		if (held) {
+			r = ck_err_set(err, CK_E_NOTFOUND,
+			    "%s is held by agent %s, which deploys it on its "
+			    "host",
+			    name, host);
+			goto done;
+		}
+	}
 	if ((r = load_material(st, mk, name, &m, err)) != 0)
 		goto done;
 	for (size_t i = 0; i < ts.n && r == 0; i++) {
@@ -673,5 +698,47 @@ done:
 		free(ts.v[i].state);
 	}
 	free(ts.v);
+	return r;
+}
+
+int
+ck_deploy_local(const struct ck_deploy_local *d, struct ck_deploy_result *res,
+    struct ck_err *err)
+{
+	struct dp_material m;
+	struct ck_target_conf c;
+	struct outcome oc = {.output = CK_BUF_INIT};
+	struct target t = {
+	    d->target_id, (char *)d->kind, (char *)d->config, (char *)"new", 0};
+	uint8_t sha[32];
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	memset(res, 0, sizeof(*res));
+	m.name = d->name;
+	if ((r = ck_x509_first((const uint8_t *)d->leaf_pem,
+	         strlen(d->leaf_pem), CK_ITEM_CERT, &m.leaf_der, err)) != 0)
+		goto out;
+	ck_sha256(m.leaf_der.p, m.leaf_der.len, sha);
+	for (int i = 0; i < 32; i++)
+		snprintf(m.sha256 + 2 * i, 3, "%02x", sha[i]);
+	snprintf(m.first_name, sizeof(m.first_name), "%s", d->first_name);
+	ck_buf_adds(&m.leaf_pem, d->leaf_pem);
+	ck_buf_adds(&m.chain_pem, d->chain_pem);
+	ck_buf_adds(&m.full_pem, d->leaf_pem);
+	ck_buf_adds(&m.full_pem, d->chain_pem);
+	ck_buf_add(&m.key_pem, d->key_pem, d->key_len);
+	if ((r = ck_target_conf_parse(d->kind, d->config, &c, err)) != 0)
+		goto out;
+	deploy_one(NULL, &m, &t, &c, ck_now(), &oc);
+	ck_target_conf_release(&c);
+	snprintf(res->state, sizeof(res->state), "%s", oc.state);
+	snprintf(res->result, sizeof(res->result), "%s", oc.result);
+	snprintf(res->sha256, sizeof(res->sha256), "%s", m.sha256);
+	res->output = oc.output;
+	oc.output = (struct ck_buf)CK_BUF_INIT;
+out:
+	ck_buf_release(&oc.output);
+	dp_material_release(&m);
 	return r;
 }

@@ -109,4 +109,33 @@ int ck_deploy_managed(struct ck_store *st, const uint8_t *mk, const char *name,
     int64_t now, const struct ck_deploy_opts *o, struct ck_deploy_stats *stats,
     struct ck_err *err);
 
+/* One target deployed by the agent on its own host (no store: the
+ * agent reports the result). Borrowed for the call. */
+struct ck_deploy_local {
+	const char *name; /* the managed certificate */
+	int64_t target_id;
+	const char *kind, *config; /* the target's row, as the server has it */
+	const char *leaf_pem, *chain_pem; /* NUL-terminated */
+	const char *key_pem; /* a secret */
+	size_t key_len;
+	const char *first_name; /* SNI when the target names none */
+};
+
+struct ck_deploy_result {
+	char state[16]; /* deployed, failed, rolled_back */
+	char sha256[65]; /* of the leaf deployed */
+	char result[1024];
+	struct ck_buf output; /* reload or command output (caller releases) */
+};
+
+/*
+ * Deploys d exactly as ck_deploy_managed deploys one target (the same
+ * all-or-nothing file set, reload, verify and rollback), without a
+ * store. Returns 0 with the outcome in res (which may be a failure), or
+ * CK_E_PARSE/INVAL for material or a config that does not parse.
+ * Blocks.
+ */
+int ck_deploy_local(const struct ck_deploy_local *d,
+    struct ck_deploy_result *res, struct ck_err *err);
+
 #endif

@@ -17,6 +17,7 @@
 #include "base/json.h"
 #include "base/mem.h"
 #include "ca/ca.h"
+#include "lifecycle/agent.h"
 #include "lifecycle/revoke.h"
 #include "x509/x509.h"
 
@@ -142,18 +143,25 @@ issuer_info(void *ctx, const struct ck_issuer_row *r)
 	return 0;
 }
 
+/* Adds m; queue: its first issuance on the job queue; agent: held by
+ * that agent's host from the same commit on (the renewer never sees it
+ * as the server's). */
 static int
 add_row(struct ck_store *st, struct ck_managed_row *m, const char *actor,
-    bool queue, struct ck_err *err)
+    bool queue, const char *agent, struct ck_err *err)
 {
 	char detail[512];
 	int r;
 
-	snprintf(detail, sizeof(detail), "issuer %s, %s, %s", m->issuer,
-	    m->key_type, m->sans);
+	snprintf(detail, sizeof(detail), "issuer %s, %s, %s%s%.260s", m->issuer,
+	    m->key_type, m->sans, agent ? ", held by agent " : "",
+	    agent ? agent : "");
 	if ((r = ck_store_begin(st, err)) != 0)
 		return r;
 	if ((r = ck_store_managed_add(st, m, NULL, err)) == 0 &&
+	    (agent == NULL ||
+	        (r = ck_store_agent_assign(
+	             st, m->name, agent, m->created, err)) == 0) &&
 	    (!queue ||
 	        (r = ck_store_job_put(
 	             st, "renew", m->name, m->next_action, err)) == 0) &&
@@ -247,7 +255,15 @@ ck_manage_add(struct ck_store *st, const struct ck_manage_spec *s,
 	m.next_action = ck_now();
 	m.created = ck_now();
 	m.actor = actor;
-	r = add_row(st, &m, actor, true, err);
+	if (s->agent != NULL &&
+	    (!ck_agent_host_ok(s->agent) || s->key_out || s->cert_out ||
+	        s->fullchain_out)) {
+		r = ck_err_set(err, CK_E_INVAL,
+		    "--agent: a host name, and no files of the server's "
+		    "(its targets say where the agent writes)");
+		goto out;
+	}
+	r = add_row(st, &m, actor, s->agent == NULL, s->agent, err);
 out:
 	for (int i = 0; i < 3; i++)
 		free(outs[i]);
@@ -377,7 +393,7 @@ ck_manage_adopt(struct ck_store *st, const char *sha256_hex, const char *issuer,
 	m.next_action = m.renew_at;
 	m.created = ck_now();
 	m.actor = actor;
-	r = add_row(st, &m, actor, false, err);
+	r = add_row(st, &m, actor, false, NULL, err);
 out:
 	ck_cert_free(ac.c);
 	ck_buf_release(&sans);

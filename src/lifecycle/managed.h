@@ -61,6 +61,9 @@ struct ck_manage_spec {
 	bool reuse_key;
 	const char *owner, *contact, *tags; /* NULL: "" */
 	const char *key_out, *cert_out, *fullchain_out; /* NULL: none */
+	/* held by the agent of this host: its key is made there, never on
+	 * the server, and nothing is queued here; NULL: the server's */
+	const char *agent;
 };
 
 /*

@@ -30,6 +30,7 @@
 #include "base/mem.h"
 #include "ca/ca.h"
 #include "lifecycle/deploy.h"
+#include "store/agents.h"
 #include "lifecycle/lifecycle.h"
 #include "x509/x509.h"
 
@@ -355,6 +356,15 @@ enqueue_due(struct ck_renewer *rw, int64_t now, struct ck_renew_stats *stats,
 	}
 }
 
+static bool
+held_by_agent(struct ck_store *st, const char *name)
+{
+	char host[CK_AGENT_HOST_MAX + 1];
+	bool held = false;
+
+	return ck_store_agent_holder(st, name, host, &held, NULL) == 0 && held;
+}
+
 static struct issuer_state *
 issuer_of(struct ck_renewer *rw, struct issuer_state **all, size_t *n,
     const char *name)
@@ -631,6 +641,12 @@ run_batch(struct ck_renewer *rw, int64_t now, const uint8_t *mk,
 		    rw->st, &f, renew_take_row, w, NULL);
 		if (!w->found)
 			continue;
+		/* an agent's certificate: its key is made on the agent's
+		 * host, never here; the job goes (agent_work.c issues) */
+		if (held_by_agent(rw->st, w->name)) {
+			w->found = false;
+			continue;
+		}
 		is = issuer_of(rw, iss, n_iss, w->issuer);
 		w->iss = (size_t)(is - *iss);
 		if (!is->loaded) {
