@@ -11,6 +11,11 @@
 
 #include "http/http.h"
 
+/* Checks the [acme] keys the server reads per request (resolver, CAA
+ * identities), so a typo fails `certkeep serve` at start rather than
+ * every validation. CK_E_INVAL with the key named in err. */
+int ck_acme_config_check(const struct ck_config *cfg, struct ck_err *err);
+
 void ck_acme_directory(struct ck_http_ctx *c);
 void ck_acme_new_nonce(struct ck_http_ctx *c);
 void ck_acme_new_account(struct ck_http_ctx *c);

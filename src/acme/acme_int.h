@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "acme/acme.h"
 #include "base/buf.h"
@@ -128,10 +130,60 @@ json_t *acme_chall_json(struct acme_req *r, const struct ck_acme_chall *ch);
 int acme_authz_settle(
     struct ck_store *st, int64_t authz_id, bool valid, struct ck_err *err);
 
+/* ---- DNS (dns.c) ---- */
+/* [acme] resolver: system (getaddrinfo and the system's DNS servers),
+ * static:ADDR (every name is ADDR; no TXT or CAA: tests of http-01),
+ * dns:IPV4:PORT or dns:[IPV6]:PORT (that DNS server for everything). */
+enum acme_res_kind { ACME_RES_SYSTEM, ACME_RES_STATIC, ACME_RES_DNS };
+struct acme_resolver {
+	enum acme_res_kind kind;
+	char addr[64]; /* static: */
+	struct sockaddr_storage server; /* dns: */
+	socklen_t server_len;
+};
+/* 0, or -1 when the text is none of the forms above. */
+int acme_resolver_parse(const char *resolver, struct acme_resolver *out);
+
+#define ACME_DNS_A 1
+#define ACME_DNS_TXT 16
+#define ACME_DNS_AAAA 28
+#define ACME_DNS_CAA 257
+/* Called with each record's rdata; non-zero stops with a failure. */
+typedef int (*acme_dns_cb)(void *arg, const uint8_t *rdata, size_t len);
+/*
+ * Asks for name's records of type (CNAMEs followed, up to 8). Returns
+ * how many there were (0 for NXDOMAIN or no data), or -1 with p (type
+ * dns) when the lookup failed: SERVFAIL, refused, timeout. Blocks for
+ * seconds at most (2 tries of 2 s).
+ */
+int acme_dns_lookup(const struct acme_resolver *rv, const char *name, int type,
+    acme_dns_cb cb, void *arg, struct acme_prob *p);
+/* A TXT record's strings joined into out; -1 when it does not fit. */
+int acme_txt_value(const uint8_t *rd, size_t len, char *out, size_t cap);
+
+#define ACME_CAA_MAX 32
+struct acme_caa {
+	bool critical;
+	char tag[16]; /* lower case */
+	char value[256];
+};
+int acme_caa_parse(const uint8_t *rd, size_t len, struct acme_caa *c);
+/* Whether the CAA set (non-empty) lets the CA whose identities are ids
+ * (comma-separated domain names) issue for a name (wildcard or not);
+ * why gets the reason when not. Pure. */
+bool acme_caa_permits(const struct acme_caa *set, size_t n, bool wildcard,
+    const char *ids, char *why, size_t whylen);
+/* RFC 8659 for one DNS name ("*.x" for a wildcard): climbs from the name
+ * to the top label for the first non-empty CAA set; 0 when it permits
+ * (or there is none), -1 with p (type caa) when it forbids or a lookup
+ * fails. Blocks. */
+int acme_caa_check(const struct acme_resolver *rv, const char *name,
+    const char *ids, struct acme_prob *p);
+
 /* ---- validation (validate.c) ---- */
 struct acme_validate_cfg {
 	int http01_port, tlsalpn_port;
-	const char *resolver; /* "system" or "static:ADDR" */
+	struct acme_resolver resolver;
 	int timeout_ms;
 };
 /* Runs the http-01 check for name; 0 when the key authorization came
@@ -139,6 +191,11 @@ struct acme_validate_cfg {
  * Blocks for up to timeout_ms. */
 int acme_validate_http01(const struct acme_validate_cfg *cfg, const char *name,
     const char *token, const char *keyauth, struct acme_prob *p);
+/* The dns-01 check (RFC 8555 8.4): a TXT record at
+ * _acme-challenge.<name> holding base64url(SHA-256(keyauth)). Same
+ * contract; blocks for seconds at most. */
+int acme_validate_dns01(const struct acme_validate_cfg *cfg, const char *name,
+    const char *keyauth, struct acme_prob *p);
 /* The tls-alpn-01 check (RFC 8737) of identifier (type "dns" or "ip");
  * same contract as http-01. */
 int acme_validate_tlsalpn01(const struct acme_validate_cfg *cfg,

@@ -25,7 +25,8 @@ static const struct {
     {"alreadyRevoked", 400}, {"incorrectResponse", 403}, {"connection", 400},
     {"dns", 400}, {"tls", 400}, {"unsupportedContact", 400},
     {"invalidContact", 400}, {"userActionRequired", 403},
-    {"serverInternal", 500},
+    {"serverInternal", 500}, {"caa", 403}, {"rateLimited", 429},
+    {"alreadyReplaced", 409}, {"conflict", 409},
     {"notFound", 404}, /* "malformed" with 404 in spirit; see prob_json */
 };
 

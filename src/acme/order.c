@@ -234,10 +234,9 @@ identifiers_check(const json_t *in, json_t *ids, struct acme_prob *p)
 			if (!dns_ok(val, &wild))
 				return acme_prob(p, "rejectedIdentifier",
 				    "%.100s is not a DNS name we take", val);
-			if (wild)
-				return acme_prob(p, "rejectedIdentifier",
-				    "wildcards need dns-01, which this server "
-				    "does not offer yet");
+			/* a wildcard keeps its "*." here (the CSR names it
+			 * so); its authorization takes the base name */
+			(void)wild;
 			json_array_append_new(ids,
 			    json_pack(
 			        "{s:s, s:s}", "type", "dns", "value", val));
@@ -286,6 +285,7 @@ order_add(struct acme_req *r, json_t *ids, int64_t *oid, struct ck_err *err)
 		struct ck_acme_authz a = {0};
 		uint8_t raw[32];
 		struct ck_buf tok = CK_BUF_INIT;
+		const char *val;
 		int64_t aid = 0, cid;
 		if (rc != 0)
 			break;
@@ -293,22 +293,29 @@ order_add(struct acme_req *r, json_t *ids, int64_t *oid, struct ck_err *err)
 		a.account_id = r->acct.id;
 		snprintf(a.type, sizeof(a.type), "%s",
 		    json_string_value(json_object_get(v, "type")));
-		snprintf(a.value, sizeof(a.value), "%s",
-		    json_string_value(json_object_get(v, "value")));
+		val = json_string_value(json_object_get(v, "value"));
+		/* RFC 8555 7.1.4: a wildcard's authorization is for the
+		 * base name, marked wildcard, and only dns-01 proves it */
+		a.wildcard = strncmp(val, "*.", 2) == 0;
+		snprintf(
+		    a.value, sizeof(a.value), "%s", a.wildcard ? val + 2 : val);
 		a.expires = o.expires;
 		rc = ck_store_acme_authz_add(r->st, &a, &aid, err);
-		ck_random_bytes(raw, sizeof(raw));
-		ck_b64url_encode(raw, sizeof(raw), &tok);
-		if (rc == 0)
+		for (size_t k = 0; k < 3 && rc == 0; k++) {
+			static const char *const types[] = {
+			    "http-01", "dns-01", "tls-alpn-01"};
+			bool dns01 = k == 1;
+			/* dns-01 is for names only (RFC 8738 7) */
+			if (a.wildcard ? !dns01
+			               : dns01 && strcmp(a.type, "dns") != 0)
+				continue;
+			/* each challenge its own token (RFC 8555 8.1) */
+			ck_random_bytes(raw, sizeof(raw));
+			ck_buf_reset(&tok);
+			ck_b64url_encode(raw, sizeof(raw), &tok);
 			rc = ck_store_acme_chall_add(
-			    r->st, aid, "http-01", tok.p, &cid, err);
-		/* each challenge its own token (RFC 8555 8.1) */
-		ck_random_bytes(raw, sizeof(raw));
-		ck_buf_reset(&tok);
-		ck_b64url_encode(raw, sizeof(raw), &tok);
-		if (rc == 0)
-			rc = ck_store_acme_chall_add(
-			    r->st, aid, "tls-alpn-01", tok.p, &cid, err);
+			    r->st, aid, types[k], tok.p, &cid, err);
+		}
 		ck_buf_release(&tok);
 	}
 	if (rc == 0)
@@ -491,7 +498,7 @@ ck_acme_challenge(struct ck_http_ctx *c)
 	struct ck_acme_chall ch;
 	struct acme_validate_cfg vc;
 	struct ck_store *st = c->st;
-	char keyauth[128], resolver[256];
+	char keyauth[128];
 	int64_t id, now = c->now;
 	bool start;
 	json_t *j;
@@ -533,12 +540,16 @@ ck_acme_challenge(struct ck_http_ctx *c)
 	}
 	snprintf(keyauth, sizeof(keyauth), "%s.%s", ch.token,
 	    ck_jwk_thumbprint(r.key));
-	snprintf(resolver, sizeof(resolver), "%s",
-	    ck_config_str(c->cfg, CK_CFG_ACME_RESOLVER));
 	vc.http01_port = (int)ck_config_int(c->cfg, CK_CFG_ACME_HTTP01_PORT);
 	vc.tlsalpn_port = (int)ck_config_int(c->cfg, CK_CFG_ACME_TLSALPN_PORT);
-	vc.resolver = resolver;
 	vc.timeout_ms = 10000;
+	if (acme_resolver_parse(ck_config_str(c->cfg, CK_CFG_ACME_RESOLVER),
+	        &vc.resolver) != 0) {
+		/* the daemon checks it at start; a bad value is ours */
+		acme_prob(&p, "serverInternal", "[acme] resolver unusable");
+		acme_reply_prob(&r, &p);
+		goto out;
+	}
 	snprintf(r.up, sizeof(r.up), "%s/authz/%lld", r.base, (long long)a.id);
 	/* The validation runs here, in a job thread (the route is slow),
 	 * before the answer: the client then sees the outcome at once
@@ -547,6 +558,8 @@ ck_acme_challenge(struct ck_http_ctx *c)
 		if (strcmp(ch.type, "tls-alpn-01") == 0)
 			rc = acme_validate_tlsalpn01(
 			    &vc, a.type, a.value, keyauth, &p);
+		else if (strcmp(ch.type, "dns-01") == 0)
+			rc = acme_validate_dns01(&vc, a.value, keyauth, &p);
 		else
 			rc = acme_validate_http01(
 			    &vc, a.value, ch.token, keyauth, &p);

@@ -1,9 +1,10 @@
 /*
  * Challenge validation for the ACME server: http-01 (RFC 8555 8.3) over
- * a plain socket with a deadline, and tls-alpn-01 (RFC 8737) whose TLS
- * side is in src/x509/acme_tls.c. Names resolve through the configured
- * resolver ("system" or "static:ADDR", the latter so tests on loopback
- * send every name to 127.0.0.1) and the port is configurable, because the
+ * a plain socket with a deadline, dns-01 (8.4) through dns.c, and
+ * tls-alpn-01 (RFC 8737) whose TLS side is in src/x509/acme_tls.c. Names
+ * resolve through the configured resolver ("system", "static:ADDR" so
+ * tests on loopback send every name to 127.0.0.1, or "dns:HOST:PORT" a
+ * DNS server of their own) and the ports are configurable, because the
  * clients under test answer on high ports. Runs in a job thread.
  */
 #include "acme/acme_int.h"
@@ -54,34 +55,102 @@ wait_fd(int fd, short ev, int64_t deadline)
 	}
 }
 
+/* The addresses of name: getaddrinfo for system and static:, A then
+ * AAAA from the configured server for dns:. */
+#define DIAL_MAX_ADDRS 8
+struct addrs {
+	struct sockaddr_storage a[DIAL_MAX_ADDRS];
+	socklen_t len[DIAL_MAX_ADDRS];
+	size_t n;
+	int port;
+};
+
+static int
+addr_cb(void *arg, const uint8_t *rd, size_t len)
+{
+	struct addrs *s = arg;
+
+	if (s->n == DIAL_MAX_ADDRS)
+		return 0; /* enough to try */
+	memset(&s->a[s->n], 0, sizeof(s->a[s->n]));
+	if (len == 4) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&s->a[s->n];
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)s->port);
+		memcpy(&in->sin_addr, rd, 4);
+		s->len[s->n++] = sizeof(*in);
+	} else if (len == 16) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&s->a[s->n];
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)s->port);
+		memcpy(&in6->sin6_addr, rd, 16);
+		s->len[s->n++] = sizeof(*in6);
+	}
+	return 0;
+}
+
+static int
+resolve(const struct acme_validate_cfg *cfg, const char *name, int port,
+    struct addrs *s, struct acme_prob *p)
+{
+	struct addrinfo hints = {0}, *res = NULL, *ai;
+	const char *host = name;
+	char ps[16];
+	int e;
+
+	s->n = 0;
+	s->port = port;
+	if (cfg->resolver.kind == ACME_RES_DNS) {
+		uint8_t a[16];
+		/* an IP identifier is its own address */
+		if (inet_pton(AF_INET, name, a) == 1)
+			return addr_cb(s, a, 4);
+		if (inet_pton(AF_INET6, name, a) == 1)
+			return addr_cb(s, a, 16);
+		if (acme_dns_lookup(
+		        &cfg->resolver, name, ACME_DNS_A, addr_cb, s, p) < 0 ||
+		    acme_dns_lookup(
+		        &cfg->resolver, name, ACME_DNS_AAAA, addr_cb, s, p) < 0)
+			return -1;
+		if (s->n == 0)
+			return acme_prob(
+			    p, "dns", "%.100s: no A or AAAA record", name);
+		return 0;
+	}
+	if (cfg->resolver.kind == ACME_RES_STATIC)
+		host = cfg->resolver.addr;
+	snprintf(ps, sizeof(ps), "%d", port);
+	hints.ai_socktype = SOCK_STREAM;
+	if ((e = getaddrinfo(host, ps, &hints, &res)) != 0)
+		return acme_prob(p, "dns", "%.100s: %s", name, gai_strerror(e));
+	for (ai = res; ai != NULL && s->n < DIAL_MAX_ADDRS; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(s->a[0]))
+			continue;
+		memcpy(&s->a[s->n], ai->ai_addr, ai->ai_addrlen);
+		s->len[s->n++] = ai->ai_addrlen;
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
 /* Connects to name:port (through the resolver) before deadline. */
 static int
 dial(const struct acme_validate_cfg *cfg, const char *name, int port,
     int64_t deadline, struct acme_prob *p)
 {
-	struct addrinfo hints = {0}, *res = NULL, *ai;
-	const char *host = name;
-	char ps[16];
-	int fd = -1, e;
+	struct addrs s;
+	int fd = -1;
 
-	if (strncmp(cfg->resolver, "static:", 7) == 0)
-		host = cfg->resolver + 7;
-	else if (strcmp(cfg->resolver, "system") != 0)
-		return acme_prob(p, "serverInternal", "resolver %.60s unknown",
-		    cfg->resolver);
-	snprintf(ps, sizeof(ps), "%d", port);
-	hints.ai_socktype = SOCK_STREAM;
-	if ((e = getaddrinfo(host, ps, &hints, &res)) != 0)
-		return acme_prob(p, "dns", "%.100s: %s", name, gai_strerror(e));
-	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+	if (resolve(cfg, name, port, &s, p) != 0)
+		return -1;
+	for (size_t i = 0; i < s.n && fd < 0; i++) {
 		int soerr = 0;
 		socklen_t sl = sizeof(soerr);
-		fd = socket(ai->ai_family,
-		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    ai->ai_protocol);
+		fd = socket(s.a[i].ss_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 &&
+		if (connect(fd, (struct sockaddr *)&s.a[i], s.len[i]) != 0 &&
 		    (errno != EINPROGRESS || !wait_fd(fd, POLLOUT, deadline) ||
 		        getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) !=
 		            0 ||
@@ -90,7 +159,6 @@ dial(const struct acme_validate_cfg *cfg, const char *name, int port,
 			fd = -1;
 		}
 	}
-	freeaddrinfo(res);
 	if (fd < 0)
 		return acme_prob(p, "connection",
 		    "%.100s port %d: no connection", name, port);
@@ -183,6 +251,58 @@ acme_validate_http01(const struct acme_validate_cfg *cfg, const char *name,
 	r = 0;
 out:
 	close(fd);
+	return r;
+}
+
+struct txt_match {
+	const char *want;
+	int seen, matched;
+};
+
+static int
+txt_cb(void *arg, const uint8_t *rd, size_t len)
+{
+	struct txt_match *m = arg;
+	char v[512];
+
+	m->seen++;
+	/* a record too long to be ours is not an error, only not ours */
+	if (acme_txt_value(rd, len, v, sizeof(v)) == 0 &&
+	    strcmp(v, m->want) == 0)
+		m->matched++;
+	return 0;
+}
+
+int
+acme_validate_dns01(const struct acme_validate_cfg *cfg, const char *name,
+    const char *keyauth, struct acme_prob *p)
+{
+	struct ck_buf want = CK_BUF_INIT;
+	struct txt_match m = {0};
+	uint8_t digest[32];
+	char qname[300];
+	int r = -1;
+
+	snprintf(qname, sizeof(qname), "_acme-challenge.%s", name);
+	ck_sha256(keyauth, strlen(keyauth), digest);
+	ck_b64url_encode(digest, sizeof(digest), &want);
+	m.want = want.p;
+	if (acme_dns_lookup(
+	        &cfg->resolver, qname, ACME_DNS_TXT, txt_cb, &m, p) < 0)
+		goto out;
+	if (m.seen == 0) {
+		acme_prob(p, "unauthorized", "no TXT record at %.120s", qname);
+		goto out;
+	}
+	if (m.matched == 0) {
+		acme_prob(p, "incorrectResponse",
+		    "TXT records at %.120s hold another key authorization",
+		    qname);
+		goto out;
+	}
+	r = 0;
+out:
+	ck_buf_release(&want);
 	return r;
 }
 

@@ -258,6 +258,7 @@ ck_acme_directory(struct ck_http_ctx *c)
 	struct acme_req r;
 	const char *tos = ck_config_str(c->cfg, CK_CFG_ACME_TOS);
 	const char *web = ck_config_str(c->cfg, CK_CFG_ACME_WEBSITE);
+	const char *caa = ck_config_str(c->cfg, CK_CFG_ACME_CAA_IDENTITIES);
 	json_t *o, *meta;
 	char u[640];
 
@@ -280,6 +281,21 @@ ck_acme_directory(struct ck_http_ctx *c)
 		json_object_set_new(meta, "termsOfService", json_string(tos));
 	if (web[0] != '\0')
 		json_object_set_new(meta, "website", json_string(web));
+	if (caa[0] != '\0') {
+		json_t *a = json_array();
+		for (const char *q = caa; *q != '\0';) {
+			size_t l = strcspn(q, ","), s = 0, e = l;
+			while (s < e && q[s] == ' ')
+				s++;
+			while (e > s && q[e - 1] == ' ')
+				e--;
+			if (e > s)
+				json_array_append_new(
+				    a, json_stringn(q + s, e - s));
+			q += l + (q[l] == ',');
+		}
+		json_object_set_new(meta, "caaIdentities", a);
+	}
 	json_object_set_new(meta, "externalAccountRequired",
 	    json_boolean(acme_eab_required(c->cfg, r.ca)));
 	json_object_set_new(o, "meta", meta);

@@ -90,8 +90,14 @@
 	    "(443 by RFC 8737; another for tests)")                           \
 	X(ACME_RESOLVER, "acme", "resolver", "CERTKEEP_ACME_RESOLVER",        \
 	    "system", 's',                                                    \
-	    "how ACME validation resolves names: system (getaddrinfo), or "   \
-	    "static:ADDR to send every name to ADDR (tests)")                 \
+	    "how ACME validation resolves names: system, dns:IP:PORT "        \
+	    "(that DNS server for A, AAAA, TXT and CAA) or "                  \
+	    "static:ADDR (every name is ADDR; no dns-01, no CAA)")            \
+	X(ACME_CAA_IDENTITIES, "acme", "caa_identities",                      \
+	    "CERTKEEP_ACME_CAA_IDENTITIES", "", 's',                          \
+	    "issuer domain names (comma-separated) CAA records must "         \
+	    "name for the ACME server to issue (RFC 8659, checked at "        \
+	    "finalize); empty: no CAA check")                                 \
 	X(ACME_EAB_REQUIRED, "acme", "eab_required",                          \
 	    "CERTKEEP_ACME_EAB_REQUIRED", "", 's',                            \
 	    "CAs (comma-separated, * for all) whose ACME accounts need an "   \

@@ -128,13 +128,27 @@ expect(post(a, D["newOrder"], {}, ctype="application/json"), 415,
 expect(post(a, D["newOrder"], {}, use_jwk=True), 400, "malformed",
        "newOrder signed with jwk, not kid")
 # identifiers
-for ident, typ in ((("dns", "*.w.example.test"), "rejectedIdentifier"),
+for ident, typ in ((("dns", "a.*.w.example.test"), "rejectedIdentifier"),
+                   (("dns", "*.*.w.example.test"), "rejectedIdentifier"),
+                   (("dns", "*."), "rejectedIdentifier"),
                    (("dns", "bad..example.test"), "rejectedIdentifier"),
                    (("dns", "UPPER.example.test"), "rejectedIdentifier"),
                    (("email", "a@example.test"), "unsupportedIdentifier")):
     expect(post(a, D["newOrder"], {"identifiers": [
         {"type": ident[0], "value": ident[1]}]}), 400, typ,
         "identifier %s %s" % ident)
+
+# a wildcard: its authorization is for the base name, marked wildcard,
+# and offers dns-01 only (no http-01 to answer for a wildcard)
+r = expect(post(b, D["newOrder"], {"identifiers": [
+    {"type": "dns", "value": "*.w.example.test"}]}), 201, None,
+    "newOrder for a wildcard")
+wz = expect(post(b, r.json()["authorizations"][0], None), 200, None,
+            "wildcard authorization").json()
+if wz.get("wildcard") is not True or wz["identifier"]["value"] != \
+        "w.example.test" or [c["type"] for c in wz["challenges"]] != \
+        ["dns-01"]:
+    sys.exit("FAIL: wildcard authorization: %s" % wz)
 
 # a good order; finalize before validation is refused
 r = expect(post(a, D["newOrder"], {"identifiers": [
