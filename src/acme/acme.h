@@ -29,5 +29,6 @@ void ck_acme_authz(struct ck_http_ctx *c);
 void ck_acme_challenge(struct ck_http_ctx *c);
 void ck_acme_certificate(struct ck_http_ctx *c);
 void ck_acme_revoke(struct ck_http_ctx *c);
+void ck_acme_renewal_info(struct ck_http_ctx *c);
 
 #endif

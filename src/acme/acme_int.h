@@ -180,6 +180,23 @@ bool acme_caa_permits(const struct acme_caa *set, size_t n, bool wildcard,
 int acme_caa_check(const struct acme_resolver *rv, const char *name,
     const char *ids, struct acme_prob *p);
 
+/* ---- renewal information (ari.c) ---- */
+/* Splits a CertID (RFC 9773 4.1) into the serial as the inventory writes
+ * it (lower-case hex, no sign byte) and the key id in hex (appended to
+ * aki_hex). -1 with p (malformed) when it is not one. */
+int acme_certid_parse(const char *certid, char serial[64],
+    struct ck_buf *aki_hex, struct acme_prob *p);
+/* The suggested window of a certificate: the default renewal rule's
+ * span (ck_renew_time at 2/3), ending at early_at (0: none) or the
+ * revocation time when either is earlier. Pure. */
+void acme_ari_window(const struct ck_acme_issued *is, int64_t early_at,
+    int64_t *start, int64_t *end);
+/* newOrder's "replaces": a certificate of this CA that r's account
+ * ordered and no other live order replaces; else -1 with p (malformed,
+ * unauthorized or alreadyReplaced). */
+int acme_replaces_check(
+    struct acme_req *r, const char *certid, struct acme_prob *p);
+
 /* ---- validation (validate.c) ---- */
 struct acme_validate_cfg {
 	int http01_port, tlsalpn_port;

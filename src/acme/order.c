@@ -77,6 +77,8 @@ acme_order_json(struct acme_req *r, const struct ck_acme_order *o, int64_t now)
 	if (o->cert_id != 0 && strcmp(o->status, "valid") == 0)
 		json_object_set_new(
 		    j, "certificate", urlf(r, "cert", o->id, ""));
+	if (o->replaces != NULL)
+		json_object_set_new(j, "replaces", json_string(o->replaces));
 	if (o->error != NULL) {
 		json_t *e = json_loads(o->error, 0, NULL);
 		if (e != NULL)
@@ -266,7 +268,8 @@ identifiers_check(const json_t *in, json_t *ids, struct acme_prob *p)
 }
 
 static int
-order_add(struct acme_req *r, json_t *ids, int64_t *oid, struct ck_err *err)
+order_add(struct acme_req *r, json_t *ids, const char *replaces, int64_t *oid,
+    struct ck_err *err)
 {
 	struct ck_acme_order o = {0};
 	char *s = json_dumps(ids, JSON_COMPACT);
@@ -276,6 +279,7 @@ order_add(struct acme_req *r, json_t *ids, int64_t *oid, struct ck_err *err)
 
 	o.account_id = r->acct.id;
 	o.identifiers = s;
+	o.replaces = (char *)replaces;
 	o.expires = r->c->now + ACME_ORDER_TTL;
 	if ((rc = ck_store_begin(r->st, err)) != 0)
 		goto out;
@@ -337,7 +341,7 @@ ck_acme_new_order(struct ck_http_ctx *c)
 	struct acme_prob p;
 	struct ck_err err = {0};
 	struct ck_acme_order o = {0};
-	json_t *ids = json_array(), *j;
+	json_t *ids = json_array(), *j, *jr;
 	int64_t oid = 0;
 	char loc[700];
 
@@ -361,7 +365,17 @@ ck_acme_new_order(struct ck_http_ctx *c)
 	if (identifiers_check(
 	        json_object_get(r.jws.payload, "identifiers"), ids, &p) != 0)
 		goto fail;
-	if (order_add(&r, ids, &oid, &err) != 0 ||
+	/* RFC 9773 5: the certificate this order renews */
+	jr = json_object_get(r.jws.payload, "replaces");
+	if (jr != NULL &&
+	    (!json_is_string(jr) ||
+	        acme_replaces_check(&r, json_string_value(jr), &p) != 0)) {
+		if (!json_is_string(jr))
+			acme_prob(&p, "malformed", "replaces must be a CertID");
+		goto fail;
+	}
+	if (order_add(&r, ids, jr != NULL ? json_string_value(jr) : NULL, &oid,
+	        &err) != 0 ||
 	    ck_store_acme_order_get(r.st, oid, &o, &err) != 0) {
 		acme_prob(&p, "serverInternal", "%s", err.msg);
 		goto fail;

@@ -275,6 +275,7 @@ ck_acme_directory(struct ck_http_ctx *c)
 	URL("newOrder", "new-order");
 	URL("revokeCert", "revoke-cert");
 	URL("keyChange", "key-change");
+	URL("renewalInfo", "renewal-info");
 #undef URL
 	meta = json_object();
 	if (tos[0] != '\0')

@@ -80,6 +80,32 @@ int ck_store_acme_order_ids(struct ck_store *st, int64_t account_id,
 int ck_store_acme_cert_account(struct ck_store *st, int64_t cert_id,
     int64_t *account_id, struct ck_err *err);
 
+/* ---- renewal information (RFC 9773; migration 015) ---- */
+struct ck_acme_issued {
+	int64_t cert_id;
+	int64_t not_before, not_after;
+	int64_t issued_at;
+	int64_t revoked_at; /* 0: not revoked */
+	int64_t account_id; /* the ACME account that ordered it, 0: none */
+	char aki[132]; /* hex, "" for none */
+};
+/* The certificate the built-in CA ca issued with serial (lower-case hex
+ * as the inventory writes it). CK_E_NOTFOUND when there is none. */
+int ck_store_acme_issued_get(struct ck_store *st, const char *ca,
+    const char *serial, struct ck_acme_issued *out, struct ck_err *err);
+/* Records that ca's certificate serial (NULL: every certificate ca
+ * issued up to now) should be renewed by at. */
+int ck_store_acme_renew_early_add(struct ck_store *st, const char *ca,
+    const char *serial, int64_t at, int64_t now, struct ck_err *err);
+/* The earliest renew-early time that applies to ca's certificate serial
+ * issued at issued_at; CK_E_NOTFOUND when none does. */
+int ck_store_acme_renew_early_get(struct ck_store *st, const char *ca,
+    const char *serial, int64_t issued_at, int64_t *at, struct ck_err *err);
+/* Whether an order that is not invalid already names certid in
+ * replaces. */
+int ck_store_acme_replaced(struct ck_store *st, const char *certid,
+    bool *replaced, struct ck_err *err);
+
 /* ---- authorizations ---- */
 struct ck_acme_authz {
 	int64_t id, order_id, account_id;

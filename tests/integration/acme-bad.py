@@ -231,6 +231,33 @@ expect(post(b, r.json()["certificate"], None), 403, "unauthorized",
 open("acme-bad-cert.pem", "w").write(pem)
 der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(
     serialization.Encoding.DER)
+# "replaces" (RFC 9773 5): the CertID of a certificate of this account
+# that no other order replaces
+crt = x509.load_pem_x509_certificate(pem.encode())
+aki = crt.extensions.get_extension_for_class(
+    x509.AuthorityKeyIdentifier).value.key_identifier
+sn = crt.serial_number
+certid = b64(aki) + "." + b64(sn.to_bytes(sn.bit_length() // 8 + 1, "big"))
+ri = S.get(D["renewalInfo"] + "/" + certid)
+if ri.status_code != 200 or "suggestedWindow" not in ri.json() or \
+        "Retry-After" not in ri.headers:
+    sys.exit("FAIL: renewalInfo: %d %s" % (ri.status_code, ri.text))
+print("ok   renewalInfo                                   200")
+rid = [{"type": "dns", "value": "good.example.test"}]
+expect(post(b, D["newOrder"], {"identifiers": rid, "replaces": certid}),
+       403, "unauthorized", "replaces another account's certificate")
+expect(post(a, D["newOrder"], {"identifiers": rid, "replaces": "x.y"}),
+       400, "malformed", "replaces that is not a CertID")
+expect(post(a, D["newOrder"], {"identifiers": rid, "replaces": 7}),
+       400, "malformed", "replaces that is not a string")
+expect(post(a, D["newOrder"], {"identifiers": rid, "replaces": "AQ.AQ"}),
+       400, "malformed", "replaces naming no certificate")
+r2 = expect(post(a, D["newOrder"], {"identifiers": rid,
+            "replaces": certid}), 201, None, "newOrder replacing")
+if r2.json().get("replaces") != certid:
+    sys.exit("FAIL: order does not show replaces: %s" % r2.text)
+expect(post(a, D["newOrder"], {"identifiers": rid, "replaces": certid}),
+       409, "alreadyReplaced", "replaces a replaced certificate")
 expect(post(b, D["revokeCert"], {"certificate": b64(der)}), 403,
        "unauthorized", "revokeCert by another account")
 expect(post(a, D["revokeCert"], {"certificate": b64(der), "reason": 7}),
@@ -242,7 +269,7 @@ expect(post(a, D["revokeCert"], {"certificate": b64(der)}), 400,
 # the account's orders: both of a's, none of b's
 acct = expect(post(a, a.kid, None), 200, None, "account").json()
 lst = expect(post(a, acct["orders"], None), 200, None, "orders list").json()
-if len(lst["orders"]) != 2 or order_url not in lst["orders"]:
+if len(lst["orders"]) != 3 or order_url not in lst["orders"]:
     sys.exit("FAIL: orders list: %s" % lst)
 expect(post(b, acct["orders"], None), 403, "unauthorized",
        "orders list of another account")

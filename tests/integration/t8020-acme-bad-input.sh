@@ -28,15 +28,15 @@ cat "$T/int.pem" "$ROOT" >"$T/chain.pem"
 expect_grep "all bad inputs refused" "$T/bad.log"
 grep -c "^ok " "$T/bad.log" | { read -r n; [ "$n" -ge 40 ] || fail "only $n checks ran"; }
 
-# nothing changed by the refusals: two accounts (one deactivated), three
+# nothing changed by the refusals: two accounts (one deactivated), four
 # orders (b's wildcard order left pending, a's invalid one, a's valid
-# one, none from bad requests), one
+# one, a's order replacing it, none from bad requests), one
 # certificate, revoked for keyCompromise
 q() { sqlite3 "$T/inv.db" "$1"; }
 expect_eq "$(q "select group_concat(status) from (select status from acme_accounts order by id)")" \
 	"valid,deactivated" "accounts"
 expect_eq "$(q "select group_concat(status) from (select status from acme_orders order by id)")" \
-	"pending,invalid,valid" "orders"
+	"pending,invalid,valid,pending" "orders"
 expect_eq "$(q "select count(*) from acme_orders where cert_id is not null")" 1 "certificates"
 openssl verify -CAfile "$ROOT" -untrusted "$T/int.pem" "$T/acme-bad-cert.pem" >/dev/null ||
 	fail "certificate does not verify"

@@ -1,0 +1,16 @@
+-- The ACME server's renewal information (RFC 9773) and policy at the
+-- door. acme_renew_early holds the operator's "renew these sooner"
+-- (`certkeep acme renew-early`): serial NULL means every certificate the
+-- CA issued up to created_at (not those issued after, which would
+-- otherwise be told to renew again at once). Orders record the CertID
+-- they replace; the index finds "already replaced" in one probe.
+CREATE TABLE acme_renew_early (
+	id INTEGER PRIMARY KEY,
+	ca TEXT NOT NULL,
+	serial TEXT,
+	at INTEGER NOT NULL,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX acme_renew_early_ca ON acme_renew_early (ca, serial);
+CREATE INDEX acme_orders_replaces ON acme_orders (replaces)
+    WHERE replaces IS NOT NULL;
