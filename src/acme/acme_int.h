@@ -74,6 +74,17 @@ int acme_eab_check(const json_t *eab, const char *url, const struct ck_jwk *jwk,
     int (*key)(void *arg, const char *kid, struct ck_buf *hmac), void *arg,
     char kid[64], struct acme_prob *p);
 
+/*
+ * Checks keyChange's payload (RFC 8555 7.3.5): inner is the flattened
+ * JWS signed by the new key, with jwk, url equal to the outer url and no
+ * nonce; its payload names account (the outer kid) and oldKey (equal to
+ * old). On success *newkey gets the new key (the caller's); else -1 with
+ * p. Pure: unit-tested and fuzzed with the rest of jws.c.
+ */
+int acme_keychange_check(const json_t *inner, const char *url,
+    const char *account, const struct ck_jwk *old, struct ck_jwk **newkey,
+    struct acme_prob *p);
+
 /* ---- request context (wire.c) ---- */
 
 struct acme_req {

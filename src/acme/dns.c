@@ -320,7 +320,7 @@ acme_txt_value(const uint8_t *rd, size_t len, char *out, size_t cap)
 	/* one or more character-strings, joined (RFC 1035 3.3.14) */
 	while (i < len) {
 		size_t l = rd[i++];
-		if (l > len - i || o + l >= cap)
+		if (l > len - i || o + l >= cap || memchr(rd + i, 0, l) != NULL)
 			return -1;
 		memcpy(out + o, rd + i, l);
 		o += l;
@@ -341,6 +341,14 @@ acme_caa_parse(const uint8_t *rd, size_t len, struct acme_caa *c)
 	tl = rd[1];
 	if (tl == 0 || tl >= sizeof(c->tag) || 2 + tl > len ||
 	    len - 2 - tl >= sizeof(c->value))
+		return -1;
+	/* a tag is letters and digits (RFC 8659 4.1); a value with a NUL
+	 * would read as a shorter one here, so neither is taken (the
+	 * lookup then fails, which refuses) */
+	for (size_t i = 0; i < tl; i++)
+		if (!isalnum(rd[2 + i]))
+			return -1;
+	if (memchr(rd + 2 + tl, 0, len - 2 - tl) != NULL)
 		return -1;
 	c->critical = (rd[0] & 0x80) != 0;
 	memcpy(c->tag, rd + 2, tl);

@@ -151,7 +151,8 @@ ck_acme_finalize(struct ck_http_ctx *c)
 	if (order_of(&r, &o, &p) != 0)
 		goto fail;
 	if (strcmp(o.status, "ready") != 0 || o.expires <= c->now) {
-		acme_prob(&p, "orderNotReady", "order is %s", o.status);
+		acme_prob(&p, "orderNotReady", "order is %s",
+		    o.expires <= c->now ? "expired" : o.status);
 		goto fail;
 	}
 	b64 = r.jws.payload != NULL

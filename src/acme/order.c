@@ -4,9 +4,13 @@
  * certificate download and revokeCert through ck_revoke.
  *
  *   order:  pending --acme_authz_settle (all valid)--> ready
+ *           pending | ready --(expires passed)--> invalid
  *           pending --acme_authz_settle (one invalid)--> invalid
  *           ready --ck_acme_finalize (enroll recorded)--> valid
  *   authz:  pending --acme_authz_settle--> valid | invalid
+ *           pending | valid --authz_deactivate--> deactivated (its
+ *           order, if pending or ready, --> invalid)
+ *           pending | valid --(expires passed; authz_expire)--> expired
  *   chall:  pending --ck_acme_challenge--> processing
  *           processing --ck_acme_challenge (after validation)--> valid |
  *           invalid
@@ -62,8 +66,14 @@ acme_order_json(struct acme_req *r, const struct ck_acme_order *o, int64_t now)
 	struct ck_err err = {0};
 	void *arg[2] = {r, az};
 
-	(void)now;
-	json_object_set_new(j, "status", json_string(o->status));
+	/* RFC 8555 7.1.3: an order past its expires that was not
+	 * finalized is invalid, wherever it is shown */
+	json_object_set_new(j, "status",
+	    json_string(o->expires <= now &&
+	                (strcmp(o->status, "pending") == 0 ||
+	                    strcmp(o->status, "ready") == 0)
+	            ? "invalid"
+	            : o->status));
 	json_object_set_new(j, "expires", rfc3339(o->expires));
 	json_object_set_new(j, "identifiers", ids != NULL ? ids : json_array());
 	if (o->not_before != 0)
@@ -437,6 +447,66 @@ out:
 	acme_req_release(&r);
 }
 
+/* RFC 8555 7.1.4: a pending or valid authorization past its expires is
+ * expired; shown so, and it cannot be used or deactivated. */
+static void
+authz_expire(struct ck_acme_authz *a, int64_t now)
+{
+	if (a->expires <= now &&
+	    (strcmp(a->status, "pending") == 0 ||
+	        strcmp(a->status, "valid") == 0))
+		snprintf(a->status, sizeof(a->status), "expired");
+}
+
+/*
+ * RFC 8555 7.5.2: {"status": "deactivated"} ends a pending or valid
+ * authorization; an order still waiting on it (pending or ready) turns
+ * invalid, since it can never be finalized now. On success a is the
+ * updated row.
+ */
+static int
+authz_deactivate(struct acme_req *r, struct ck_acme_authz *a,
+    const json_t *payload, struct acme_prob *p)
+{
+	const char *st = json_string_value(json_object_get(payload, "status"));
+	struct ck_acme_order o = {0};
+	struct ck_err err = {0};
+	int rc;
+
+	if (json_object_size(payload) == 0)
+		return 0; /* {} : a read, as some clients send it */
+	if (st == NULL || strcmp(st, "deactivated") != 0)
+		return acme_prob(
+		    p, "malformed", "an authorization can only be deactivated");
+	if (strcmp(a->status, "pending") != 0 &&
+	    strcmp(a->status, "valid") != 0)
+		return acme_prob(
+		    p, "malformed", "authorization is %s", a->status);
+	if ((rc = ck_store_begin(r->st, &err)) == 0) {
+		rc = ck_store_acme_authz_set(r->st, a->id, "deactivated", &err);
+		if (rc == 0)
+			rc = ck_store_acme_order_get(
+			    r->st, a->order_id, &o, &err);
+		if (rc == 0 &&
+		    (strcmp(o.status, "pending") == 0 ||
+		        strcmp(o.status, "ready") == 0))
+			rc = ck_store_acme_order_set(
+			    r->st, o.id, "invalid", 0, NULL, &err);
+		if (rc == 0)
+			rc = ck_store_event_add(r->st, "acme",
+			    "acme.authz.deactivate", r->url, a->value, &err);
+		if (rc == 0)
+			rc = ck_store_commit(r->st, &err);
+		else
+			ck_store_rollback(r->st);
+	}
+	ck_acme_order_release(&o);
+	if (rc != 0)
+		return acme_prob(p, "serverInternal", "%s", err.msg);
+	snprintf(a->status, sizeof(a->status), "deactivated");
+	return 0;
+}
+
 void
 ck_acme_authz(struct ck_http_ctx *c)
 {
@@ -463,9 +533,9 @@ ck_acme_authz(struct ck_http_ctx *c)
 		acme_reply_prob(&r, &p);
 		goto out;
 	}
-	if (r.jws.payload != NULL) {
-		acme_prob(&p, "malformed",
-		    "authorization deactivation is not supported yet");
+	authz_expire(&a, c->now);
+	if (r.jws.payload != NULL &&
+	    authz_deactivate(&r, &a, r.jws.payload, &p) != 0) {
 		acme_reply_prob(&r, &p);
 		goto out;
 	}
@@ -531,6 +601,16 @@ ck_acme_challenge(struct ck_http_ctx *c)
 	}
 	if (a.account_id != r.acct.id) {
 		acme_prob(&p, "unauthorized", "not this account's challenge");
+		acme_reply_prob(&r, &p);
+		goto out;
+	}
+	authz_expire(&a, now);
+	/* an authorization that can no longer be won (expired,
+	 * deactivated, invalid) takes no new validation */
+	if (r.jws.payload != NULL && strcmp(ch.status, "pending") == 0 &&
+	    strcmp(a.status, "pending") != 0 &&
+	    strcmp(a.status, "valid") != 0) {
+		acme_prob(&p, "malformed", "authorization is %s", a.status);
 		acme_reply_prob(&r, &p);
 		goto out;
 	}

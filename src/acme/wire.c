@@ -317,20 +317,3 @@ ck_acme_new_nonce(struct ck_http_ctx *c)
 	    &r, c->method == CK_HTTP_HEAD ? 200 : 204, "text/plain", "", 0);
 	acme_req_release(&r);
 }
-
-void
-ck_acme_key_change(struct ck_http_ctx *c)
-{
-	struct acme_req r;
-	struct acme_prob p;
-
-	if (acme_req_init(&r, c) != 0)
-		return;
-	if (acme_req_post(&r, 0) == 0) {
-		acme_prob(
-		    &p, "serverInternal", "key rollover is not supported yet");
-		p.status = 501;
-		acme_reply_prob(&r, &p);
-	}
-	acme_req_release(&r);
-}

@@ -350,6 +350,21 @@ ck_store_acme_cert_account(struct ck_store *st, int64_t cert_id,
 	return 0;
 }
 
+int
+ck_store_acme_account_rekey(struct ck_store *st, int64_t id,
+    const char *thumbprint, const char *jwk, struct ck_err *err)
+{
+	NEED_TX("acme account rekey");
+	/* UNIQUE (ca, thumbprint) turns a key another account holds into
+	 * CK_E_EXISTS, even when two rollovers race */
+	return write1(st,
+	    prep(st, err,
+	        "UPDATE acme_accounts SET thumbprint = $1, jwk = $2 "
+	        "WHERE id = $3",
+	        "ssi", thumbprint, jwk, id),
+	    "acme account key", err);
+}
+
 /* ---- renewal information ---- */
 
 int

@@ -41,6 +41,11 @@ int ck_store_acme_account_get(struct ck_store *st, int64_t id,
 int ck_store_acme_account_update(struct ck_store *st, int64_t id,
     const char *status, const char *contact, struct ck_err *err);
 
+/* Replaces an account's key (keyChange); CK_E_EXISTS when another
+ * account of the CA has that key already. */
+int ck_store_acme_account_rekey(struct ck_store *st, int64_t id,
+    const char *thumbprint, const char *jwk, struct ck_err *err);
+
 /* ---- EAB keys ---- */
 int ck_store_acme_eab_add(struct ck_store *st, const char *kid, const char *ca,
     const uint8_t *sealed, size_t len, int64_t now, struct ck_err *err);

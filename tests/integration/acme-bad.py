@@ -4,6 +4,10 @@
 # (and a Replay-Nonce), then a good flow to show nothing was spoiled.
 # Uses Debian's python3-cryptography and python3-requests (certbot's).
 # usage: acme-bad.py DIRECTORY_URL ROOT_PEM HTTP01_PORT
+#        acme-bad.py DIRECTORY_URL ROOT_PEM HTTP01_PORT --expired
+# The first run leaves acme-bad-state.json (a key, a pending order); the
+# second, against the server with its clock 8 days on, checks that the
+# order and its authorization expired.
 import base64
 import hashlib
 import http.server
@@ -30,8 +34,9 @@ def b64(b):
 
 
 class Key:
-    def __init__(self):
-        self.k = ec.generate_private_key(ec.SECP256R1())
+    def __init__(self, pem=None):
+        self.k = ec.generate_private_key(ec.SECP256R1()) if pem is None \
+            else serialization.load_pem_private_key(pem.encode(), None)
         n = self.k.public_key().public_numbers()
         self.jwk = {"crv": "P-256", "kty": "EC",
                     "x": b64(n.x.to_bytes(32, "big")),
@@ -90,6 +95,27 @@ def new_account(key):
     key.kid = r.headers["Location"]
     return r
 
+
+if sys.argv[4:] == ["--expired"]:
+    st = json.load(open("acme-bad-state.json"))
+    a = Key(st["key"])
+    a.kid = BASE + st["kid"]
+    o = expect(post(a, BASE + st["order"], None), 200, None,
+               "expired order").json()
+    if o["status"] != "invalid":
+        sys.exit("FAIL: expired order is %s" % o["status"])
+    az = expect(post(a, BASE + st["authz"], None), 200, None,
+                "expired authorization").json()
+    if az["status"] != "expired":
+        sys.exit("FAIL: expired authorization is %s" % az["status"])
+    expect(post(a, BASE + st["chall"], {}), 400, "malformed",
+           "challenge of an expired authorization")
+    expect(post(a, BASE + st["authz"], {"status": "deactivated"}), 400,
+           "malformed", "deactivating an expired authorization")
+    expect(post(a, BASE + st["order"] + "/finalize", {"csr": "AAAA"}), 403,
+           "orderNotReady", "finalize of an expired order")
+    print("expired order and authorization refused")
+    sys.exit(0)
 
 a, b = Key(), Key()
 expect(post(a, D["newAccount"], {"onlyReturnExisting": True}), 400,
@@ -278,4 +304,77 @@ expect(post(b, b.kid, {"status": "deactivated"}), 200, None, "deactivate")
 expect(post(b, D["newOrder"], {"identifiers": [
     {"type": "dns", "value": "b.example.test"}]}), 403, "unauthorized",
     "newOrder by a deactivated account")
+
+
+# keyChange (RFC 8555 7.3.5): the inner JWS signed by the new key
+def inner(new, signer=None, url=None, account=None, old_jwk=None,
+          extra=None):
+    prot = {"alg": "ES256", "jwk": new.jwk, "url": url or D["keyChange"]}
+    prot.update(extra or {})
+    p = b64(json.dumps(prot).encode())
+    pl = b64(json.dumps({"account": account or a.kid,
+                         "oldKey": old_jwk or a.jwk}).encode())
+    sig = (signer or new).sign(("%s.%s" % (p, pl)).encode())
+    return {"protected": p, "payload": pl, "signature": b64(sig)}
+
+
+c = Key()
+kc = D["keyChange"]
+expect(post(a, kc, inner(c, signer=Key())), 400, "malformed",
+       "keyChange inner signed by another key")
+expect(post(a, kc, inner(c, url=D["newOrder"])), 400, "malformed",
+       "keyChange inner url mismatch")
+expect(post(a, kc, inner(c, account=b.kid)), 400, "malformed",
+       "keyChange inner account mismatch")
+expect(post(a, kc, inner(c, old_jwk=b.jwk)), 400, "malformed",
+       "keyChange oldKey is not the account's")
+expect(post(a, kc, inner(c, extra={"nonce": nonce()})), 400, "malformed",
+       "keyChange inner with a nonce")
+expect(post(a, kc, {"protected": "x"}), 400, "malformed",
+       "keyChange payload not a JWS")
+expect(post(a, kc, inner(c), use_jwk=True), 400, "malformed",
+       "keyChange signed with jwk, not kid")
+r = expect(post(a, kc, inner(b)), 409, "conflict",
+           "keyChange to a key with an account")
+if r.headers.get("Location") != b.kid:
+    sys.exit("FAIL: conflict without the account's Location: %s" %
+             r.headers)
+expect(post(a, kc, inner(c)), 200, None, "keyChange")
+c.kid = a.kid
+expect(post(c, a.kid, None), 200, None, "account by the new key")
+expect(post(a, a.kid, None), 400, "malformed", "account by the old key")
+expect(post(c, kc, inner(a, old_jwk=c.jwk)), 200, None, "keyChange back")
+
+# authorization deactivation (RFC 8555 7.5.2)
+r = expect(post(a, D["newOrder"], {"identifiers": [
+    {"type": "dns", "value": "deact.example.test"}]}), 201, None,
+    "newOrder to deactivate")
+dorder, dz = r.headers["Location"], r.json()["authorizations"][0]
+dch = expect(post(a, dz, None), 200, None, "authorization").json()
+expect(post(b, dz, {"status": "deactivated"}), 403, "unauthorized",
+       "deactivation by another account")
+expect(post(a, dz, {"status": "valid"}), 400, "malformed",
+       "authorization status other than deactivated")
+r = expect(post(a, dz, {"status": "deactivated"}), 200, None,
+           "authorization deactivation")
+if r.json()["status"] != "deactivated":
+    sys.exit("FAIL: authorization not deactivated: %s" % r.text)
+expect(post(a, dz, {"status": "deactivated"}), 400, "malformed",
+       "deactivation twice")
+expect(post(a, dch["challenges"][0]["url"], {}), 400, "malformed",
+       "challenge of a deactivated authorization")
+if expect(post(a, dorder, None), 200, None,
+          "order after deactivation").json()["status"] != "invalid":
+    sys.exit("FAIL: order of a deactivated authorization not invalid")
+
+# for the --expired run: a's key and its pending replacing order
+rz = expect(post(a, r2.json()["authorizations"][0], None), 200, None,
+            "authorization").json()
+json.dump({"key": a.k.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+    serialization.NoEncryption()).decode(),
+    "kid": a.kid[len(BASE):], "order": r2.headers["Location"][len(BASE):],
+    "authz": r2.json()["authorizations"][0][len(BASE):],
+    "chall": rz["challenges"][0]["url"][len(BASE):]},
+    open("acme-bad-state.json", "w"))
 print("all bad inputs refused")

@@ -8,7 +8,8 @@
 # and the new order carries "replaces" with the old certificate's CertID;
 # `certkeep acme renew-early` then moves the new certificate's window to
 # now and the next renewal pass renews at once. renewalInfo is checked
-# on the wire (window, Retry-After, bad and unknown CertIDs).
+# on the wire (window, Retry-After, bad and unknown CertIDs). Then the
+# client rolls its account key over (keyChange) and issues with it.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 free_port() {
@@ -154,6 +155,18 @@ expect_status 3 ck acme renew-early --ca certkeep --serial 0123
 expect_status 3 ck acme renew-early --ca nope --all
 expect_eq "$(sqlite3 inv.db "select count(*) from events where action = 'acme.renew_early'")" 2 "audit events"
 expect_eq "$(ck manage show web | jq .issued_count)" 3 "issuances"
+
+# keyChange (RFC 8555 7.3.5): certkeep's client rolls its account key
+# over; the same account holds the new key, and the next order is signed
+# with it
+TH1=$(sqlite3 inv.db "select thumbprint from acme_accounts")
+CERTKEEP_NOW=$TC expect_status 0 ck issuer rollover self
+expect_eq "$(sqlite3 inv.db "select count(*) from acme_accounts")" 1 "accounts after rollover"
+TH2=$(sqlite3 inv.db "select thumbprint from acme_accounts")
+[ "$TH1" != "$TH2" ] || fail "account key not changed on the server"
+expect_eq "$(sqlite3 inv.db "select count(*) from events where action = 'acme.account.key_change'")" 1 "key change event"
+CERTKEEP_NOW=$TC expect_status 0 ck manage renew web --force
+[ "$(serial web.crt)" != "$S3" ] || fail "no renewal with the new account key"
 
 stop_serve
 echo "ok t8050-acme-ari"

@@ -49,6 +49,8 @@ Test(acme_dns, txt_value)
 	cr_assert_str_eq(out, "abcde");
 	cr_assert_neq(acme_txt_value(bad, sizeof(bad), out, sizeof(out)), 0);
 	cr_assert_neq(acme_txt_value(two, sizeof(two), out, 4), 0);
+	const uint8_t nul[] = {3, 'a', 0, 'c'};
+	cr_assert_neq(acme_txt_value(nul, sizeof(nul), out, sizeof(out)), 0);
 }
 
 static void
@@ -77,6 +79,13 @@ Test(acme_dns, caa_parse)
 	cr_assert_neq(acme_caa_parse(shortrr, sizeof(shortrr), &c), 0);
 	cr_assert_neq(acme_caa_parse(notag, sizeof(notag), &c), 0);
 	cr_assert_neq(acme_caa_parse(notag, 1, &c), 0);
+	/* found by the fuzzer: NULs in a tag; nor in a value, which would
+	 * read as a shorter name */
+	const uint8_t nultag[] = {0x55, 3, 0, 0, '+', 0x0e};
+	const uint8_t nulval[] = {
+	    0, 5, 'i', 's', 's', 'u', 'e', 'c', 'a', 0, 'x'};
+	cr_assert_neq(acme_caa_parse(nultag, sizeof(nultag), &c), 0);
+	cr_assert_neq(acme_caa_parse(nulval, sizeof(nulval), &c), 0);
 }
 
 Test(acme_dns, caa_permits)
