@@ -10,7 +10,7 @@
 
 BUILD ?= release
 B := build/$(BUILD)
-PKGS := libcrypto libssl sqlite3 libevent libevent_openssl libevent_pthreads inih jansson libcurl
+PKGS := libcrypto libssl sqlite3 libevent libevent_openssl libevent_pthreads inih jansson libcurl libpsl
 CC ?= cc
 ifeq ($(CC),cc)
 CC := gcc

@@ -208,6 +208,23 @@ void acme_ari_window(const struct ck_acme_issued *is, int64_t early_at,
 int acme_replaces_check(
     struct acme_req *r, const char *certid, struct acme_prob *p);
 
+/* ---- policy at the door (policy.c) ---- */
+/* Whether name is one of the comma-separated suffixes or under one at a
+ * label boundary; "" allows all. Pure. */
+bool acme_name_allowed(const char *name, const char *suffixes);
+/* newOrder's identifiers against [acme] max_names, allowed_domains and
+ * the account's EAB key's allow list: -1 with p (rejectedIdentifier). */
+int acme_policy_names(
+    struct acme_req *r, const json_t *ids, struct acme_prob *p);
+/* [acme] orders_per_hour and domain_orders_per_hour: -1 with p
+ * (rateLimited) and a Retry-After header on r's answer. */
+int acme_policy_rate(
+    struct acme_req *r, const json_t *ids, struct acme_prob *p);
+/* Inside newOrder's transaction: the order's registered domains, which
+ * later orders are counted by. */
+int acme_policy_record(struct acme_req *r, int64_t order_id, const json_t *ids,
+    struct ck_err *err);
+
 /* ---- validation (validate.c) ---- */
 struct acme_validate_cfg {
 	int http01_port, tlsalpn_port;

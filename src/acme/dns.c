@@ -498,6 +498,15 @@ ck_acme_config_check(const struct ck_config *cfg, struct ck_err *err)
 		return ck_err_set(err, CK_E_INVAL,
 		    "[acme] caa_identities needs a resolver with DNS "
 		    "(system or dns:), not static:");
+	if (ck_config_int(cfg, CK_CFG_ACME_MAX_NAMES) < 1 ||
+	    ck_config_int(cfg, CK_CFG_ACME_MAX_NAMES) > ACME_MAX_IDENTIFIERS)
+		return ck_err_set(err, CK_E_INVAL, "[acme] max_names: 1 to %d",
+		    ACME_MAX_IDENTIFIERS);
+	if (ck_config_int(cfg, CK_CFG_ACME_ORDERS_PER_HOUR) < 0 ||
+	    ck_config_int(cfg, CK_CFG_ACME_DOMAIN_ORDERS_PER_HOUR) < 0)
+		return ck_err_set(err, CK_E_INVAL,
+		    "[acme] orders_per_hour, domain_orders_per_hour: 0 or "
+		    "more");
 	for (const char *q = ids; *q != '\0'; q++)
 		if (!(isalnum((unsigned char)*q) || *q == '.' || *q == '-' ||
 		        *q == ',' || *q == ' '))

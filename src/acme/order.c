@@ -333,6 +333,8 @@ order_add(struct acme_req *r, json_t *ids, const char *replaces, int64_t *oid,
 		ck_buf_release(&tok);
 	}
 	if (rc == 0)
+		rc = acme_policy_record(r, *oid, ids, err);
+	if (rc == 0)
 		rc = ck_store_event_add(
 		    r->st, "acme", "acme.order", r->url, s, err);
 	if (rc == 0)
@@ -374,6 +376,9 @@ ck_acme_new_order(struct ck_http_ctx *c)
 	}
 	if (identifiers_check(
 	        json_object_get(r.jws.payload, "identifiers"), ids, &p) != 0)
+		goto fail;
+	if (acme_policy_names(&r, ids, &p) != 0 ||
+	    acme_policy_rate(&r, ids, &p) != 0)
 		goto fail;
 	/* RFC 9773 5: the certificate this order renews */
 	jr = json_object_get(r.jws.payload, "replaces");

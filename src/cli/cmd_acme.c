@@ -23,8 +23,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: certkeep acme eab create --ca CA [--master-key F] "
-	    "[--json]\n"
+	    "usage: certkeep acme eab create --ca CA [--allow D,...] "
+	    "[--master-key F] [--json]\n"
 	    "\n"
 	    "External Account Binding keys for the ACME server of a built-in "
 	    "CA.\n"
@@ -37,6 +37,10 @@ usage(FILE *f)
 	    "\n"
 	    "  --ca CA          the built-in CA whose ACME server takes the "
 	    "key\n"
+	    "  --allow D,...    the account made with the key gets only names "
+	    "equal to\n"
+	    "                   or under these domains (and IPs listed as "
+	    "such)\n"
 	    "  --master-key F   master key file (default "
 	    "$CERTKEEP_MASTER_KEY_FILE or\n"
 	    "                   ./var/master.key)\n"
@@ -60,6 +64,17 @@ noop_ca(void *ctx, const struct ck_ca_row *ca)
 	return 0;
 }
 
+/* --allow: domain names, comma-separated */
+static bool
+allow_ok(const char *a)
+{
+	for (; *a != '\0'; a++)
+		if (!(isalnum((unsigned char)*a) || *a == '.' || *a == '-' ||
+		        *a == ',' || *a == ':'))
+			return false;
+	return true;
+}
+
 static int
 eab_create(struct ck_cli *cli, int argc, char **argv)
 {
@@ -67,10 +82,11 @@ eab_create(struct ck_cli *cli, int argc, char **argv)
 	    {"ca", required_argument, NULL, 'c'},
 	    {"master-key", required_argument, NULL, 'm'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"allow", required_argument, NULL, 'a'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *ca = NULL, *mkpath = NULL;
+	const char *ca = NULL, *mkpath = NULL, *allow = "";
 	struct ck_store *st = NULL;
 	struct ck_err err = {0};
 	struct ck_buf kid = CK_BUF_INIT, hmac = CK_BUF_INIT;
@@ -86,11 +102,12 @@ eab_create(struct ck_cli *cli, int argc, char **argv)
 		case 'c': ca = optarg; break;
 		case 'm': mkpath = optarg; break;
 		case 'j': json = true; break;
+		case 'a': allow = optarg; break;
 		case 'h': usage(stdout); return CK_EXIT_OK;
 		default: usage(stderr); return CK_EXIT_USAGE;
 		}
 	}
-	if (ca == NULL || optind != argc) {
+	if (ca == NULL || optind != argc || !allow_ok(allow)) {
 		usage(stderr);
 		return CK_EXIT_USAGE;
 	}
@@ -118,6 +135,8 @@ eab_create(struct ck_cli *cli, int argc, char **argv)
 	if ((r = ck_store_begin(st, &err)) == 0) {
 		r = ck_store_acme_eab_add(st, kid.p, ca, (uint8_t *)sealed.p,
 		    sealed.len, ck_now(), &err);
+		if (r == 0 && allow[0] != '\0')
+			r = ck_store_acme_eab_allow_set(st, kid.p, allow, &err);
 		if (r == 0)
 			r = ck_store_event_add(
 			    st, "cli", "acme.eab.create", kid.p, ca, &err);

@@ -365,6 +365,86 @@ ck_store_acme_account_rekey(struct ck_store *st, int64_t id,
 	    "acme account key", err);
 }
 
+int
+ck_store_acme_eab_allow_set(
+    struct ck_store *st, const char *kid, const char *allow, struct ck_err *err)
+{
+	NEED_TX("acme eab allow");
+	return write1(st,
+	    prep(st, err, "UPDATE acme_eab_keys SET allow = $1 WHERE kid = $2",
+	        "ss", allow, kid),
+	    "eab key", err);
+}
+
+int
+ck_store_acme_eab_allow_get(struct ck_store *st, const char *kid,
+    struct ck_buf *out, struct ck_err *err)
+{
+	sqlite3_stmt *q = prep(st, err,
+	    "SELECT allow FROM acme_eab_keys WHERE kid = $1", "s", kid);
+	int r;
+
+	if ((r = read1(st, q, "eab key", err)) != 0)
+		return r;
+	ck_buf_adds(out, (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	return 0;
+}
+
+/* ---- rate limits ---- */
+
+static int
+count_since(struct ck_store *st, sqlite3_stmt *q, int64_t *count,
+    int64_t *oldest, struct ck_err *err)
+{
+	int r;
+
+	*count = *oldest = 0;
+	if ((r = read1(st, q, "acme orders", err)) != 0)
+		return r;
+	*count = sqlite3_column_int64(q, 0);
+	*oldest = sqlite3_column_int64(q, 1);
+	sqlite3_finalize(q);
+	return 0;
+}
+
+int
+ck_store_acme_orders_since(struct ck_store *st, int64_t account_id,
+    int64_t since, int64_t *count, int64_t *oldest, struct ck_err *err)
+{
+	return count_since(st,
+	    prep(st, err,
+	        "SELECT count(*), coalesce(min(created_at), 0) FROM "
+	        "acme_orders WHERE account_id = $1 AND created_at >= $2",
+	        "ii", account_id, since),
+	    count, oldest, err);
+}
+
+int
+ck_store_acme_domain_orders_since(struct ck_store *st, const char *domain,
+    int64_t since, int64_t *count, int64_t *oldest, struct ck_err *err)
+{
+	return count_since(st,
+	    prep(st, err,
+	        "SELECT count(*), coalesce(min(created_at), 0) FROM "
+	        "acme_order_domains WHERE domain = $1 AND created_at >= $2",
+	        "si", domain, since),
+	    count, oldest, err);
+}
+
+int
+ck_store_acme_order_domain_add(struct ck_store *st, int64_t order_id,
+    const char *domain, int64_t now, struct ck_err *err)
+{
+	NEED_TX("acme order domain");
+	return write1(st,
+	    prep(st, err,
+	        "INSERT INTO acme_order_domains (domain, order_id, "
+	        "created_at) VALUES ($1, $2, $3)",
+	        "sii", domain, order_id, now),
+	    "acme order domain", err);
+}
+
 /* ---- renewal information ---- */
 
 int

@@ -53,6 +53,13 @@ int ck_store_acme_eab_add(struct ck_store *st, const char *kid, const char *ca,
  * to it (0: none). CK_E_NOTFOUND when there is no such kid for ca. */
 int ck_store_acme_eab_get(struct ck_store *st, const char *kid, const char *ca,
     struct ck_buf *sealed, int64_t *account_id, struct ck_err *err);
+/* Sets the names an EAB key's account may get: comma-separated domain
+ * suffixes, "" for no limit (migration 015). */
+int ck_store_acme_eab_allow_set(struct ck_store *st, const char *kid,
+    const char *allow, struct ck_err *err);
+/* The allow list of kid into out ("" when none). */
+int ck_store_acme_eab_allow_get(struct ck_store *st, const char *kid,
+    struct ck_buf *out, struct ck_err *err);
 /* Binds kid to an account; CK_E_EXISTS when it is bound already. */
 int ck_store_acme_eab_bind(struct ck_store *st, const char *kid,
     int64_t account_id, struct ck_err *err);
@@ -110,6 +117,18 @@ int ck_store_acme_renew_early_get(struct ck_store *st, const char *ca,
  * replaces. */
 int ck_store_acme_replaced(struct ck_store *st, const char *certid,
     bool *replaced, struct ck_err *err);
+
+/* ---- rate limits (migration 015) ---- */
+/* Orders of an account created at or after since: *count, and the
+ * oldest one's time in *oldest (0 when none). */
+int ck_store_acme_orders_since(struct ck_store *st, int64_t account_id,
+    int64_t since, int64_t *count, int64_t *oldest, struct ck_err *err);
+/* The same for orders that named a registered domain. */
+int ck_store_acme_domain_orders_since(struct ck_store *st, const char *domain,
+    int64_t since, int64_t *count, int64_t *oldest, struct ck_err *err);
+/* Records that order_id names a name under registered domain. */
+int ck_store_acme_order_domain_add(struct ck_store *st, int64_t order_id,
+    const char *domain, int64_t now, struct ck_err *err);
 
 /* ---- authorizations ---- */
 struct ck_acme_authz {

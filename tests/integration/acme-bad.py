@@ -8,8 +8,12 @@
 # The first run leaves acme-bad-state.json (a key, a pending order); the
 # second, against the server with its clock 8 days on, checks that the
 # order and its authorization expired.
+#        acme-bad.py DIRECTORY_URL ROOT_PEM HTTP01_PORT --policy KID HMAC
+# checks the policy at the door against a server started with t8060's
+# [acme] settings; KID/HMAC is an EAB key made with --allow example.org.
 import base64
 import hashlib
+import hmac
 import http.server
 import json
 import sys
@@ -115,6 +119,66 @@ if sys.argv[4:] == ["--expired"]:
     expect(post(a, BASE + st["order"] + "/finalize", {"csr": "AAAA"}), 403,
            "orderNotReady", "finalize of an expired order")
     print("expired order and authorization refused")
+    sys.exit(0)
+
+if sys.argv[4:5] == ["--policy"]:
+    def order(k, *names, status=201, typ=None, what=None):
+        ids = [{"type": "ip" if n[0].isdigit() else "dns", "value": n}
+               for n in names]
+        return expect(post(k, D["newOrder"], {"identifiers": ids}), status,
+                      typ, what or "newOrder " + " ".join(names))
+
+    def limited(r, what):
+        ra = r.headers.get("Retry-After", "")
+        if not ra.isdigit() or not 1 <= int(ra) <= 3600:
+            sys.exit("FAIL: %s: Retry-After %r" % (what, ra))
+
+    x, y, e = Key(), Key(), Key()
+    new_account(x)
+    new_account(y)
+    # identifiers: under the allowed suffixes only, at most max_names
+    order(x, "a.other.org", status=400, typ="rejectedIdentifier")
+    order(x, "notexample.test", status=400, typ="rejectedIdentifier",
+          what="newOrder notexample.test (no label boundary)")
+    order(x, "127.0.0.2", status=400, typ="rejectedIdentifier")
+    order(x, "a.example.test", "b.example.test", "c.example.test",
+          "d.example.test", status=400, typ="rejectedIdentifier",
+          what="newOrder with 4 names (max_names 3)")
+    order(x, "a.example.test")                   # x 1, example.test 1
+    order(x, "*.w.example.net", "w.example.net")  # x 2, example.net 1
+    order(x, "127.0.0.1")                         # x 3
+    # per registered domain, all accounts together: 3 an hour
+    order(y, "b.example.test", "bb.example.test")  # example.test 2 (once)
+    order(y, "c.example.test")                     # example.test 3
+    limited(order(y, "sub.d.example.test", status=429, typ="rateLimited",
+                  what="4th order for example.test in an hour"),
+            "domain limit")
+    order(y, "z.example.net")                      # example.net 2
+    # per account: 5 an hour
+    order(x, "f.example.net")                      # x 4, example.net 3
+    order(x, "127.0.0.1")                          # x 5
+    limited(order(x, "g.example.org", status=429, typ="rateLimited",
+                  what="6th order of an account in an hour"),
+            "account limit")
+    # an EAB key's allow list narrows the names of its account
+    kid, key = sys.argv[5], sys.argv[6]
+    prot = b64(json.dumps({"alg": "HS256", "kid": kid,
+                           "url": D["newAccount"]}).encode())
+    pl = b64(json.dumps(e.jwk).encode())
+    mac = hmac.new(base64.urlsafe_b64decode(key + "=" * (-len(key) % 4)),
+                   ("%s.%s" % (prot, pl)).encode(), hashlib.sha256).digest()
+    r = expect(post(e, D["newAccount"], {
+        "termsOfServiceAgreed": True, "externalAccountBinding": {
+            "protected": prot, "payload": pl, "signature": b64(mac)}}),
+        201, None, "newAccount with an EAB key")
+    e.kid = r.headers["Location"]
+    order(e, "a.example.org")
+    order(e, "e.example.net", status=400, typ="rejectedIdentifier",
+          what="newOrder outside the EAB key's allow list")
+    order(e, "a.example.org", "a.notexample.org", status=400,
+          typ="rejectedIdentifier",
+          what="newOrder with one name outside the allow list")
+    print("policy at the door enforced")
     sys.exit(0)
 
 a, b = Key(), Key()
