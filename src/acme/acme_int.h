@@ -231,6 +231,19 @@ struct acme_validate_cfg {
 	struct acme_resolver resolver;
 	int timeout_ms;
 };
+/* Where an http-01 fetch goes: the first request, then each redirect. */
+struct acme_http_target {
+	char host[256];
+	int port;
+	bool tls;
+	char path[512];
+};
+/* Follows a Location (absolute http or https URL, or a path on the same
+ * host) from t: false when it leaves the allowed ports (http_port for
+ * http, https_port for https), is not a URL we take, or is too long; t
+ * is unchanged then. Pure. */
+bool acme_redirect_parse(
+    const char *loc, struct acme_http_target *t, int http_port, int https_port);
 /* Runs the http-01 check for name; 0 when the key authorization came
  * back, else -1 with p (type connection / incorrectResponse / dns).
  * Blocks for up to timeout_ms. */

@@ -1,6 +1,7 @@
 /*
  * Challenge validation for the ACME server: http-01 (RFC 8555 8.3) over
- * a plain socket with a deadline, dns-01 (8.4) through dns.c, and
+ * a plain socket with a deadline and redirects as 8.3 allows (to https
+ * through src/x509/acme_tls.c), dns-01 (8.4) through dns.c, and
  * tls-alpn-01 (RFC 8737) whose TLS side is in src/x509/acme_tls.c. Names
  * resolve through the configured resolver ("system", "static:ADDR" so
  * tests on loopback send every name to 127.0.0.1, or "dns:HOST:PORT" a
@@ -17,6 +18,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +27,7 @@
 #include "x509/x509.h"
 
 #define HTTP01_MAX_RESPONSE 8192
+#define HTTP01_MAX_REDIRECTS 10
 
 static int64_t
 ms_now(void)
@@ -165,25 +168,133 @@ dial(const struct acme_validate_cfg *cfg, const char *name, int port,
 	return fd;
 }
 
-int
-acme_validate_http01(const struct acme_validate_cfg *cfg, const char *name,
-    const char *token, const char *keyauth, struct acme_prob *p)
+bool
+acme_redirect_parse(
+    const char *loc, struct acme_http_target *t, int http_port, int https_port)
 {
-	int64_t deadline = ms_now() + cfg->timeout_ms;
-	char req[1024], resp[HTTP01_MAX_RESPONSE + 1];
-	size_t len = 0, sent = 0, rl;
-	const char *body;
-	int fd, status = 0, r = -1;
-	char host[300];
+	struct acme_http_target n = *t;
+	const char *a, *end, *colon;
+	size_t hl, pl;
+	long port;
 
+	if (loc[0] == '/' && loc[1] == '/') {
+		/* scheme-relative: the same scheme, another authority */
+		char abs[700];
+		if (strlen(loc) + 7 >= sizeof(abs))
+			return false;
+		snprintf(
+		    abs, sizeof(abs), "%s:%s", t->tls ? "https" : "http", loc);
+		return acme_redirect_parse(abs, t, http_port, https_port);
+	}
+	if (loc[0] == '/') {
+		/* a path on the same host, port and scheme */
+		a = loc;
+	} else {
+		if (strncasecmp(loc, "http://", 7) == 0) {
+			n.tls = false;
+			a = loc + 7;
+		} else if (strncasecmp(loc, "https://", 8) == 0) {
+			n.tls = true;
+			a = loc + 8;
+		} else {
+			return false;
+		}
+		end = a + strcspn(a, "/?#");
+		/* [v6]:port, host:port or host */
+		if (*a == '[') {
+			const char *rb = memchr(a, ']', (size_t)(end - a));
+			if (rb == NULL)
+				return false;
+			hl = (size_t)(rb - a - 1);
+			if (hl == 0 || hl >= sizeof(n.host))
+				return false;
+			memcpy(n.host, a + 1, hl);
+			colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+			if (colon == NULL && rb + 1 != end)
+				return false;
+		} else {
+			colon = memchr(a, ':', (size_t)(end - a));
+			hl = (size_t)((colon != NULL ? colon : end) - a);
+			if (hl == 0 || hl >= sizeof(n.host))
+				return false;
+			memcpy(n.host, a, hl);
+		}
+		n.host[hl] = '\0';
+		for (size_t i = 0; i < hl; i++) {
+			char c = n.host[i];
+			if (!((c >= 'a' && c <= 'z') ||
+			        (c >= 'A' && c <= 'Z') ||
+			        (c >= '0' && c <= '9') || c == '.' ||
+			        c == '-' || c == ':'))
+				return false;
+		}
+		port = n.tls ? 443 : 80;
+		if (colon != NULL) {
+			char *pe;
+			port = strtol(colon + 1, &pe, 10);
+			if (pe != end || colon + 1 == end)
+				return false;
+		}
+		/* RFC 8555 10.2's concern: a redirect must not turn the
+		 * validator into a scanner of other ports */
+		if (port != (n.tls ? https_port : http_port))
+			return false;
+		n.port = (int)port;
+		a = end;
+	}
+	if (*a == '\0')
+		a = "/";
+	if (*a == '?')
+		return false; /* a query without a path: not worth a guess */
+	pl = strcspn(a, "#");
+	if (pl >= sizeof(n.path))
+		return false;
+	for (size_t i = 0; i < pl; i++)
+		if ((unsigned char)a[i] <= ' ' || (unsigned char)a[i] >= 127)
+			return false;
+	memcpy(n.path, a, pl);
+	n.path[pl] = '\0';
+	*t = n;
+	return true;
+}
+
+/* One GET of t, the whole answer into resp (NUL-ended). */
+static int
+http_get(const struct acme_validate_cfg *cfg, const struct acme_http_target *t,
+    int64_t deadline, char *resp, size_t *len, struct acme_prob *p)
+{
+	char req[1024], host[300];
+	size_t sent = 0, rl;
+	struct ck_err err = {0};
+	uint8_t ip[16];
+	int fd, r = -1;
+
+	*len = 0;
 	/* IPv6 literals go in brackets in the Host header (RFC 8738). */
-	snprintf(host, sizeof(host), strchr(name, ':') ? "[%s]" : "%s", name);
+	snprintf(
+	    host, sizeof(host), strchr(t->host, ':') ? "[%s]" : "%s", t->host);
 	rl = (size_t)snprintf(req, sizeof(req),
-	    "GET /.well-known/acme-challenge/%s HTTP/1.0\r\n"
+	    "GET %s HTTP/1.0\r\n"
 	    "Host: %s:%d\r\nUser-Agent: certkeep-acme\r\nAccept: */*\r\n\r\n",
-	    token, host, cfg->http01_port);
-	if ((fd = dial(cfg, name, cfg->http01_port, deadline, p)) < 0)
+	    t->path, host, t->port);
+	if (rl >= sizeof(req))
+		return acme_prob(p, "unauthorized", "redirect URL too long");
+	if ((fd = dial(cfg, t->host, t->port, deadline, p)) < 0)
 		return -1;
+	if (t->tls) {
+		bool is_ip = inet_pton(AF_INET, t->host, ip) == 1 ||
+		    inet_pton(AF_INET6, t->host, ip) == 1;
+		int64_t left = deadline - ms_now();
+		if (left <= 0 ||
+		    ck_x509_https_get(fd, is_ip ? NULL : t->host, req, rl, resp,
+		        HTTP01_MAX_RESPONSE + 1, len, (int)left, &err) != 0) {
+			acme_prob(p, "connection", "%.100s port %d: %s",
+			    t->host, t->port, left <= 0 ? "timeout" : err.msg);
+			goto out;
+		}
+		r = 0;
+		goto out;
+	}
 	while (sent < rl) {
 		ssize_t n = send(fd, req + sent, rl - sent, MSG_NOSIGNAL);
 		if (n > 0) {
@@ -196,46 +307,112 @@ acme_validate_http01(const struct acme_validate_cfg *cfg, const char *name,
 		}
 	}
 	if (sent < rl) {
-		acme_prob(p, "connection", "%.100s: could not send", name);
+		acme_prob(p, "connection", "%.100s: could not send", t->host);
 		goto out;
 	}
 	/* HTTP/1.0: the answer ends when the server closes. */
 	for (;;) {
 		ssize_t n;
-		if (len == HTTP01_MAX_RESPONSE) {
-			acme_prob(
-			    p, "unauthorized", "%.100s: answer too long", name);
+		if (*len == HTTP01_MAX_RESPONSE) {
+			acme_prob(p, "unauthorized", "%.100s: answer too long",
+			    t->host);
 			goto out;
 		}
-		n = recv(fd, resp + len, HTTP01_MAX_RESPONSE - len, 0);
+		n = recv(fd, resp + *len, HTTP01_MAX_RESPONSE - *len, 0);
 		if (n > 0) {
-			len += (size_t)n;
+			*len += (size_t)n;
 		} else if (n == 0) {
 			break;
 		} else if (errno == EAGAIN || errno == EINTR) {
 			if (!wait_fd(fd, POLLIN, deadline)) {
-				acme_prob(
-				    p, "connection", "%.100s: timeout", name);
+				acme_prob(p, "connection", "%.100s: timeout",
+				    t->host);
 				goto out;
 			}
 		} else {
-			acme_prob(p, "connection", "%.100s: %s", name,
+			acme_prob(p, "connection", "%.100s: %s", t->host,
 			    strerror(errno));
 			goto out;
 		}
 	}
-	resp[len] = '\0';
-	if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1 ||
-	    (body = strstr(resp, "\r\n\r\n")) == NULL) {
-		acme_prob(
-		    p, "unauthorized", "%.100s: not an HTTP answer", name);
-		goto out;
+	resp[*len] = '\0';
+	r = 0;
+out:
+	close(fd);
+	return r;
+}
+
+/* The Location header of an answer into out; false when none fits. */
+static bool
+location(const char *resp, const char *body, char *out, size_t cap)
+{
+	const char *h = resp;
+	size_t n;
+
+	while ((h = strstr(h, "\r\n")) != NULL && h < body) {
+		h += 2;
+		if (strncasecmp(h, "Location:", 9) != 0)
+			continue;
+		h += 9;
+		while (*h == ' ' || *h == '\t')
+			h++;
+		n = strcspn(h, "\r\n");
+		while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+			n--;
+		if (n == 0 || n >= cap)
+			return false;
+		memcpy(out, h, n);
+		out[n] = '\0';
+		return true;
 	}
-	if (status != 200) {
-		acme_prob(p, "unauthorized", "%.100s: status %d for the token",
-		    name, status);
-		goto out;
+	return false;
+}
+
+int
+acme_validate_http01(const struct acme_validate_cfg *cfg, const char *name,
+    const char *token, const char *keyauth, struct acme_prob *p)
+{
+	int64_t deadline = ms_now() + cfg->timeout_ms;
+	struct acme_http_target t = {0};
+	char resp[HTTP01_MAX_RESPONSE + 1], loc[600];
+	const char *body;
+	size_t len, rl;
+	int status = 0;
+
+	snprintf(t.host, sizeof(t.host), "%s", name);
+	t.port = cfg->http01_port;
+	snprintf(
+	    t.path, sizeof(t.path), "/.well-known/acme-challenge/%s", token);
+	/* RFC 8555 8.3: redirects are followed, a bounded number, to http
+	 * on the http-01 port or https on the https (tls-alpn-01) port,
+	 * every hop resolved and connected as the first */
+	for (int hops = 0;; hops++) {
+		if (http_get(cfg, &t, deadline, resp, &len, p) != 0)
+			return -1;
+		if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1 ||
+		    (body = strstr(resp, "\r\n\r\n")) == NULL)
+			return acme_prob(p, "unauthorized",
+			    "%.100s: not an HTTP answer", t.host);
+		if (status != 301 && status != 302 && status != 303 &&
+		    status != 307 && status != 308)
+			break;
+		if (hops == HTTP01_MAX_REDIRECTS)
+			return acme_prob(p, "unauthorized",
+			    "%.100s: more than %d redirects", name,
+			    HTTP01_MAX_REDIRECTS);
+		if (!location(resp, body, loc, sizeof(loc)) ||
+		    !acme_redirect_parse(
+		        loc, &t, cfg->http01_port, cfg->tlsalpn_port))
+			return acme_prob(p, "unauthorized",
+			    "%.100s: redirect to %.120s not followed (http "
+			    "on port %d or https on port %d only)",
+			    name,
+			    location(resp, body, loc, sizeof(loc)) ? loc : "?",
+			    cfg->http01_port, cfg->tlsalpn_port);
 	}
+	if (status != 200)
+		return acme_prob(p, "unauthorized",
+		    "%.100s: status %d for the token", t.host, status);
 	body += 4;
 	rl = strlen(body);
 	/* RFC 8555 8.3: trailing whitespace is not part of the answer. */
@@ -243,15 +420,10 @@ acme_validate_http01(const struct acme_validate_cfg *cfg, const char *name,
 	    (body[rl - 1] == ' ' || body[rl - 1] == '\n' ||
 	        body[rl - 1] == '\r' || body[rl - 1] == '\t'))
 		rl--;
-	if (rl != strlen(keyauth) || memcmp(body, keyauth, rl) != 0) {
-		acme_prob(p, "incorrectResponse",
+	if (rl != strlen(keyauth) || memcmp(body, keyauth, rl) != 0)
+		return acme_prob(p, "incorrectResponse",
 		    "%.100s answered with another key authorization", name);
-		goto out;
-	}
-	r = 0;
-out:
-	close(fd);
-	return r;
+	return 0;
 }
 
 struct txt_match {

@@ -15,7 +15,10 @@ import base64
 import hashlib
 import hmac
 import http.server
+import datetime
 import json
+import os
+import ssl
 import sys
 import threading
 
@@ -306,6 +309,7 @@ r = expect(post(a, ch["url"], {}), 200, None, "challenge")
 if r.json()["status"] != "valid" or 'rel="up"' not in r.headers["Link"]:
     sys.exit("FAIL: challenge not valid: %s %s" % (r.text, r.headers))
 srv.shutdown()
+srv.server_close()
 expect(post(a, order["finalize"], {"csr": csr(["good.example.test",
        "extra.example.test"])}), 400, "badCSR", "CSR with an extra name")
 expect(post(a, order["finalize"], {"csr": "AAAA"}), 400, "badCSR",
@@ -430,6 +434,79 @@ expect(post(a, dch["challenges"][0]["url"], {}), 400, "malformed",
 if expect(post(a, dorder, None), 200, None,
           "order after deactivation").json()["status"] != "invalid":
     sys.exit("FAIL: order of a deactivated authorization not invalid")
+
+# http-01 redirects (RFC 8555 8.3): followed to paths, to http on the
+# http-01 port and to https on the https port ([acme] tlsalpn_port);
+# not to other ports, and not more than 10 times
+class R(http.server.BaseHTTPRequestHandler):
+    routes = {}
+
+    def do_GET(self):
+        code, loc, body = R.routes.get(self.path, (404, None, b""))
+        self.send_response(code)
+        if loc:
+            self.send_header("Location", loc)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+TLS = int(os.environ["ACME_BAD_TLS_PORT"])
+tkey = ec.generate_private_key(ec.SECP256R1())
+tname = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tls.test")])
+now = datetime.datetime.now(datetime.timezone.utc)
+tcert = x509.CertificateBuilder().subject_name(tname).issuer_name(tname) \
+    .public_key(tkey.public_key()).serial_number(1) \
+    .not_valid_before(now - datetime.timedelta(days=1)) \
+    .not_valid_after(now + datetime.timedelta(days=1)) \
+    .sign(tkey, hashes.SHA256())
+open("redir-tls.pem", "wb").write(
+    tcert.public_bytes(serialization.Encoding.PEM) + tkey.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+hsrv = http.server.HTTPServer(("127.0.0.1", H01), R)
+tsrv = http.server.HTTPServer(("127.0.0.1", TLS), R)
+tctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+tctx.load_cert_chain("redir-tls.pem")
+tsrv.socket = tctx.wrap_socket(tsrv.socket, server_side=True)
+for sv in (hsrv, tsrv):
+    threading.Thread(target=sv.serve_forever, daemon=True).start()
+
+
+def redirect_order(name, routes_of, status, what):
+    o = expect(post(a, D["newOrder"], {"identifiers": [
+        {"type": "dns", "value": name}]}), 201, None, "newOrder " + name)
+    z = expect(post(a, o.json()["authorizations"][0], None), 200, None,
+               "authorization").json()
+    ch = [c for c in z["challenges"] if c["type"] == "http-01"][0]
+    R.routes = routes_of(ch["token"], ("%s.%s" % (ch["token"], a.thumb))
+                         .encode())
+    r = expect(post(a, ch["url"], {}), 200, None, what)
+    if r.json()["status"] != status:
+        sys.exit("FAIL: %s: %s" % (what, r.text))
+    return r.json()
+
+
+W = "/.well-known/acme-challenge/"
+redirect_order("redir.example.test", lambda t, ka: {
+    W + t: (301, "/moved/" + t, b""),
+    "/moved/" + t: (307, "http://other.example.test:%d/x/%s" % (H01, t), b""),
+    "/x/" + t: (308, "https://tls.example.test:%d/y/%s" % (TLS, t), b""),
+    "/y/" + t: (200, None, ka)}, "valid",
+    "http-01 through 3 redirects, the last to https")
+e = redirect_order("redir-port.example.test", lambda t, ka: {
+    W + t: (302, "http://x.example.test:1/" + t, b""),
+    "/" + t: (200, None, ka)}, "invalid", "http-01 redirected to port 1")
+if "not followed" not in e["error"]["detail"]:
+    sys.exit("FAIL: redirect to port 1: %s" % e)
+e = redirect_order("redir-loop.example.test", lambda t, ka: {
+    W + t: (302, W + t, b"")}, "invalid", "http-01 redirected in a loop")
+if "more than 10 redirects" not in e["error"]["detail"]:
+    sys.exit("FAIL: redirect loop: %s" % e)
+hsrv.shutdown()
+tsrv.shutdown()
 
 # for the --expired run: a's key and its pending replacing order
 rz = expect(post(a, r2.json()["authorizations"][0], None), 200, None,

@@ -7,7 +7,9 @@
 # accounts' resources, revocation by another account, wildcards'
 # authorizations (dns-01 only), renewalInfo and bad "replaces", keyChange
 # with mismatched keys and a key another account holds, authorization
-# deactivation, and (the server's clock moved 8 days) an expired order
+# deactivation, http-01 redirects (followed through paths, http and
+# https; refused to another port and past 10), and (the server's clock
+# moved 8 days) an expired order
 # and authorization. The client is
 # tests/integration/acme-bad.py (Debian's python3-cryptography).
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -20,8 +22,10 @@ free_port() {
 		ss -ltn "sport = :$p" | grep -q LISTEN || { echo "$p"; return; }
 	done
 }
-H01=$(free_port)
+H01=$(free_port); TLS=$(free_port)
 export CERTKEEP_ACME_HTTP01_PORT=$H01 CERTKEEP_ACME_RESOLVER=static:127.0.0.1
+# https for http-01's redirects goes to the tls-alpn-01 port
+export CERTKEEP_ACME_TLSALPN_PORT=$TLS ACME_BAD_TLS_PORT=$TLS
 . "$HERE/serve-lib.sh"
 start_serve
 curl -sf --cacert "$ROOT" "$PURL/ca/certkeep.pem" >"$T/int.pem" || fail "intermediate not served"
@@ -35,13 +39,13 @@ grep -c "^ok " "$T/bad.log" | { read -r n; [ "$n" -ge 40 ] || fail "only $n chec
 # nothing changed by the refusals: two accounts (one deactivated), four
 # orders (b's wildcard order left pending, a's invalid one, a's valid
 # one, a's order replacing it, the one whose authorization a deactivated,
-# none from bad requests), one
+# the three of http-01's redirects, none from bad requests), one
 # certificate, revoked for keyCompromise
 q() { sqlite3 "$T/inv.db" "$1"; }
 expect_eq "$(q "select group_concat(status) from (select status from acme_accounts order by id)")" \
 	"valid,deactivated" "accounts"
 expect_eq "$(q "select group_concat(status) from (select status from acme_orders order by id)")" \
-	"pending,invalid,valid,pending,invalid" "orders"
+	"pending,invalid,valid,pending,invalid,ready,invalid,invalid" "orders"
 expect_eq "$(q "select count(*) from acme_orders where cert_id is not null")" 1 "certificates"
 openssl verify -CAfile "$ROOT" -untrusted "$T/int.pem" "$T/acme-bad-cert.pem" >/dev/null ||
 	fail "certificate does not verify"
