@@ -1,10 +1,12 @@
 /*
- * The ACME server (RFC 8555, RFC 8737): a front door per built-in CA at
- * /acme/<ca>/. It turns JWS-signed requests into store rows, enroll and
- * revoke calls, and answers with the RFC's objects and problem documents.
- * Requests authenticate by JWS, not by bearer token, so every route here
- * is public to the router. Validation of challenges runs in the server's
- * job threads (the challenge route is slow), never in a worker's loop.
+ * The ACME server (RFC 8555, RFC 8737; CAA RFC 8659; renewal information
+ * RFC 9773): a front door per built-in CA at /acme/<ca>/. It turns
+ * JWS-signed requests into store rows, enroll and revoke calls, and
+ * answers with the RFC's objects and problem documents. Requests
+ * authenticate by JWS, not by bearer token, so every route here is public
+ * to the router. Validation of challenges and the CAA lookups of finalize
+ * run in the server's job threads (those routes are slow), never in a
+ * worker's loop.
  */
 #ifndef CK_ACME_H
 #define CK_ACME_H
