@@ -165,7 +165,7 @@ typedef int (*acme_dns_cb)(void *arg, const uint8_t *rdata, size_t len);
  * Asks for name's records of type (CNAMEs followed, up to 8). Returns
  * how many there were (0 for NXDOMAIN or no data), or -1 with p (type
  * dns) when the lookup failed: SERVFAIL, refused, timeout. Blocks for
- * seconds at most (2 tries of 2 s).
+ * 10 s at most (2 tries of 2 s per server and hop).
  */
 int acme_dns_lookup(const struct acme_resolver *rv, const char *name, int type,
     acme_dns_cb cb, void *arg, struct acme_prob *p);
@@ -187,7 +187,7 @@ bool acme_caa_permits(const struct acme_caa *set, size_t n, bool wildcard,
 /* RFC 8659 for one DNS name ("*.x" for a wildcard): climbs from the name
  * to the top label for the first non-empty CAA set; 0 when it permits
  * (or there is none), -1 with p (type caa) when it forbids or a lookup
- * fails. Blocks. */
+ * fails. Blocks, 30 s at most (then refuses). */
 int acme_caa_check(const struct acme_resolver *rv, const char *name,
     const char *ids, struct acme_prob *p);
 

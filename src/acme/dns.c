@@ -34,6 +34,11 @@
 #define DNS_MAX_ANSWER 16384
 /* CNAME hops followed, as resolvers bound them. */
 #define DNS_MAX_HOPS 8
+/* The most one lookup (all its tries and CNAME hops) and one name's CAA
+ * check (all its labels) may take: a slow or hostile DNS server must not
+ * hold a job thread for minutes. */
+#define DNS_LOOKUP_BUDGET_MS 10000
+#define CAA_BUDGET_MS 30000
 
 int
 acme_resolver_parse(const char *resolver, struct acme_resolver *out)
@@ -174,11 +179,11 @@ out:
 }
 
 /* Sends a query for name/type to the resolver's servers, each tried
- * twice with 2 s each, so a dead server costs seconds. Returns the
- * answer's length, or -1 with p. */
+ * twice with 2 s each (none past deadline), so a dead server costs
+ * seconds. Returns the answer's length, or -1 with p. */
 static int
 query(const struct acme_resolver *rv, const char *name, int type, uint8_t *ans,
-    int cap, struct acme_prob *p)
+    int cap, int64_t deadline, struct acme_prob *p)
 {
 	struct sockaddr_storage srv[3];
 	socklen_t srvlen[3];
@@ -210,9 +215,10 @@ query(const struct acme_resolver *rv, const char *name, int type, uint8_t *ans,
 	if (ql < 0)
 		return acme_prob(p, "dns", "%.100s: not a DNS name", name);
 	for (int t = 0; t < 2; t++)
-		for (int i = 0; i < nsrv; i++) {
+		for (int i = 0; i < nsrv && ms_now() < deadline; i++) {
+			int64_t d = ms_now() + 2000;
 			n = exchange((struct sockaddr *)&srv[i], srvlen[i], q,
-			    ql, ans, cap, ms_now() + 2000);
+			    ql, ans, cap, d < deadline ? d : deadline);
 			if (n > 0)
 				return n;
 		}
@@ -237,6 +243,7 @@ acme_dns_lookup(const struct acme_resolver *rv, const char *name, int type,
 {
 	uint8_t *ans = ck_malloc(DNS_MAX_ANSWER);
 	char cur[NS_MAXDNAME], target[NS_MAXDNAME];
+	int64_t deadline = ms_now() + DNS_LOOKUP_BUDGET_MS;
 	int count = -1, hops;
 
 	if (rv->kind == ACME_RES_STATIC) {
@@ -250,7 +257,8 @@ acme_dns_lookup(const struct acme_resolver *rv, const char *name, int type,
 		ns_msg msg;
 		ns_rr rr;
 		bool moved = false;
-		int n = query(rv, cur, type, ans, DNS_MAX_ANSWER, p), rcode;
+		int n = query(rv, cur, type, ans, DNS_MAX_ANSWER, deadline, p),
+		    rcode;
 
 		if (n < 0)
 			goto out;
@@ -449,11 +457,19 @@ acme_caa_check(const struct acme_resolver *rv, const char *name,
 	bool wild = strncmp(name, "*.", 2) == 0;
 	const char *at = wild ? name + 2 : name;
 	char why[sizeof(p->detail)];
+	int64_t deadline = ms_now() + CAA_BUDGET_MS;
 	int rc = -1, n;
 
 	/* RFC 8659 3: the relevant set is the first non-empty one climbing
 	 * from the name towards the root; every label is asked. */
 	for (;;) {
+		if (ms_now() >= deadline) {
+			acme_prob(p, "caa",
+			    "CAA for %.100s: lookups took over "
+			    "%d s",
+			    name, CAA_BUDGET_MS / 1000);
+			goto out;
+		}
 		s->n = 0;
 		if ((n = acme_dns_lookup(rv, at, ACME_DNS_CAA, caa_cb, s, p)) <
 		    0) {

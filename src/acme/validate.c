@@ -242,8 +242,8 @@ acme_redirect_parse(
 		n.port = (int)port;
 		a = end;
 	}
-	if (*a == '\0')
-		a = "/";
+	if (*a == '\0' || *a == '#')
+		a = "/"; /* found by the fuzzer: "http://h#frag" has path / */
 	if (*a == '?')
 		return false; /* a query without a path: not worth a guess */
 	pl = strcspn(a, "#");

@@ -5,7 +5,8 @@
  * request body as a flattened JWS (decoded, then checked with its own jwk
  * when it has one), a JWK, a JSON object taken as an External Account
  * Binding and as keyChange's inner JWS, base64url text, the rdata of a
- * CAA and a TXT record (from a DNS server), or a CertID. Every refusal
+ * CAA and a TXT record (from a DNS server), or a CertID (also taken as
+ * an http-01 redirect's Location). Every refusal
  * must carry a problem type and a status from the RFC's table; base64url
  * must decode to bytes that encode back to the same text (one spelling
  * per byte string).
@@ -125,9 +126,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			char id[300];
 			memcpy(id, data + 1, size - 1);
 			id[size - 1] = '\0';
+			struct acme_http_target t = {.port = 80};
 			if (acme_certid_parse(id, serial, &b, &p) != 0)
 				check_prob(&p);
 			else if (strlen(serial) == 0 || strlen(serial) % 2 != 0)
+				abort();
+			/* the same text as an http-01 redirect's Location:
+			 * followed only to the two ports */
+			strcpy(t.host, "a.test");
+			strcpy(t.path, "/");
+			if (acme_redirect_parse(id, &t, 80, 443) &&
+			    ((t.port != 80 && t.port != 443) ||
+			        t.path[0] != '/' || t.host[0] == '\0'))
 				abort();
 		}
 		break;

@@ -51,6 +51,10 @@ Test(acme_http01, redirects_followed)
 	cr_assert_eq(t.port, 443);
 	cr_assert_str_eq(t.host, "d.example.test");
 	cr_assert_str_eq(t.path, "/r");
+	/* a fragment right after the authority: the path is / */
+	cr_assert(acme_redirect_parse("http://44#frag/x", &t, 80, 443));
+	cr_assert_str_eq(t.host, "44");
+	cr_assert_str_eq(t.path, "/");
 }
 
 Test(acme_http01, redirects_refused)
