@@ -10,7 +10,7 @@
 
 BUILD ?= release
 B := build/$(BUILD)
-PKGS := libcrypto libssl sqlite3 libevent libevent_openssl libevent_pthreads inih jansson libcurl
+PKGS := libcrypto libssl sqlite3 libevent libevent_openssl libevent_pthreads inih jansson libcurl libpsl
 CC ?= cc
 ifeq ($(CC),cc)
 CC := gcc
@@ -30,7 +30,7 @@ OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize
 LDSAN := -fsanitize=address,undefined
 endif
 ALL_CFLAGS := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
-LDLIBS := $(PKG_LIBS) -lpthread -lm
+LDLIBS := $(PKG_LIBS) -lresolv -lpthread -lm
 
 LIB_SRC := $(sort $(filter-out src/cli/main.c,$(wildcard src/*/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/migrations.o $(B)/gen/openapi.o

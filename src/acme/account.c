@@ -2,10 +2,11 @@
  * ACME accounts (RFC 8555 section 7.3): newAccount with
  * onlyReturnExisting, contact, termsOfServiceAgreed and External Account
  * Binding; the account URL for POST-as-GET, contact updates and
- * deactivation.
+ * deactivation; keyChange (7.3.5), which swaps the account's key.
  *
  *   (none) --new_account--> valid --account (status deactivated)-->
  *   deactivated
+ *   valid --ck_acme_key_change--> valid (another key)
  */
 #include "acme/acme_int.h"
 
@@ -335,5 +336,72 @@ ck_acme_account_orders(struct ck_http_ctx *c)
 	acme_reply_json(&r, 200, o, NULL);
 	json_decref(o);
 out:
+	acme_req_release(&r);
+}
+
+void
+ck_acme_key_change(struct ck_http_ctx *c)
+{
+	struct acme_req r;
+	struct acme_prob p;
+	struct ck_err err = {0};
+	struct ck_acme_account other;
+	struct ck_jwk *nk = NULL;
+	char loc[700];
+	int64_t id;
+	int rc;
+
+	if (acme_req_init(&r, c) != 0)
+		return;
+	/* the outer JWS: the account's current key, by kid */
+	if (acme_req_post(&r, 0) != 0)
+		goto out;
+	if (acme_keychange_check(
+	        r.jws.payload, r.url, r.jws.kid, r.key, &nk, &p) != 0)
+		goto fail;
+	/* RFC 8555 7.3.5: a key that belongs to another account is a
+	 * conflict, answered with that account's URL */
+	if (ck_store_acme_account_by_key(
+	        r.st, r.ca, ck_jwk_thumbprint(nk), &other, &err) == 0) {
+		snprintf(loc, sizeof(loc), "%s/account/%lld", r.base,
+		    (long long)other.id);
+		ck_acme_account_release(&other);
+		ck_http_set_header(c, "Location", loc);
+		acme_prob(&p, "conflict", "the new key has an account already");
+		goto fail;
+	}
+	if ((rc = ck_store_begin(r.st, &err)) == 0) {
+		rc = ck_store_acme_account_rekey(r.st, r.acct.id,
+		    ck_jwk_thumbprint(nk), ck_jwk_json(nk), &err);
+		if (rc == 0)
+			rc = ck_store_event_add(r.st, "acme",
+			    "acme.account.key_change", r.jws.kid,
+			    ck_jwk_thumbprint(nk), &err);
+		if (rc == 0)
+			rc = ck_store_commit(r.st, &err);
+		else
+			ck_store_rollback(r.st);
+	}
+	if (rc != 0) {
+		acme_prob(&p, rc == CK_E_EXISTS ? "conflict" : "serverInternal",
+		    "%s", err.msg);
+		goto fail;
+	}
+	id = r.acct.id;
+	ck_acme_account_release(&r.acct);
+	if (ck_store_acme_account_get(r.st, id, &r.acct, &err) != 0) {
+		acme_prob(&p, "serverInternal", "%s", err.msg);
+		goto fail;
+	}
+	{
+		json_t *o = acme_account_json(&r, &r.acct);
+		acme_reply_json(&r, 200, o, NULL);
+		json_decref(o);
+	}
+	goto out;
+fail:
+	acme_reply_prob(&r, &p);
+out:
+	ck_jwk_free(nk);
 	acme_req_release(&r);
 }

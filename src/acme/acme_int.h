@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "acme/acme.h"
 #include "base/buf.h"
@@ -72,6 +74,17 @@ int acme_eab_check(const json_t *eab, const char *url, const struct ck_jwk *jwk,
     int (*key)(void *arg, const char *kid, struct ck_buf *hmac), void *arg,
     char kid[64], struct acme_prob *p);
 
+/*
+ * Checks keyChange's payload (RFC 8555 7.3.5): inner is the flattened
+ * JWS signed by the new key, with jwk, url equal to the outer url and no
+ * nonce; its payload names account (the outer kid) and oldKey (equal to
+ * old). On success *newkey gets the new key (the caller's); else -1 with
+ * p. Pure: unit-tested and fuzzed with the rest of jws.c.
+ */
+int acme_keychange_check(const json_t *inner, const char *url,
+    const char *account, const struct ck_jwk *old, struct ck_jwk **newkey,
+    struct acme_prob *p);
+
 /* ---- request context (wire.c) ---- */
 
 struct acme_req {
@@ -128,17 +141,119 @@ json_t *acme_chall_json(struct acme_req *r, const struct ck_acme_chall *ch);
 int acme_authz_settle(
     struct ck_store *st, int64_t authz_id, bool valid, struct ck_err *err);
 
+/* ---- DNS (dns.c) ---- */
+/* [acme] resolver: system (getaddrinfo and the system's DNS servers),
+ * static:ADDR (every name is ADDR; no TXT or CAA: tests of http-01),
+ * dns:IPV4:PORT or dns:[IPV6]:PORT (that DNS server for everything). */
+enum acme_res_kind { ACME_RES_SYSTEM, ACME_RES_STATIC, ACME_RES_DNS };
+struct acme_resolver {
+	enum acme_res_kind kind;
+	char addr[64]; /* static: */
+	struct sockaddr_storage server; /* dns: */
+	socklen_t server_len;
+};
+/* 0, or -1 when the text is none of the forms above. */
+int acme_resolver_parse(const char *resolver, struct acme_resolver *out);
+
+#define ACME_DNS_A 1
+#define ACME_DNS_TXT 16
+#define ACME_DNS_AAAA 28
+#define ACME_DNS_CAA 257
+/* Called with each record's rdata; non-zero stops with a failure. */
+typedef int (*acme_dns_cb)(void *arg, const uint8_t *rdata, size_t len);
+/*
+ * Asks for name's records of type (CNAMEs followed, up to 8). Returns
+ * how many there were (0 for NXDOMAIN or no data), or -1 with p (type
+ * dns) when the lookup failed: SERVFAIL, refused, timeout. Blocks for
+ * 10 s at most (2 tries of 2 s per server and hop).
+ */
+int acme_dns_lookup(const struct acme_resolver *rv, const char *name, int type,
+    acme_dns_cb cb, void *arg, struct acme_prob *p);
+/* A TXT record's strings joined into out; -1 when it does not fit. */
+int acme_txt_value(const uint8_t *rd, size_t len, char *out, size_t cap);
+
+#define ACME_CAA_MAX 32
+struct acme_caa {
+	bool critical;
+	char tag[16]; /* lower case */
+	char value[256];
+};
+int acme_caa_parse(const uint8_t *rd, size_t len, struct acme_caa *c);
+/* Whether the CAA set (non-empty) lets the CA whose identities are ids
+ * (comma-separated domain names) issue for a name (wildcard or not);
+ * why gets the reason when not. Pure. */
+bool acme_caa_permits(const struct acme_caa *set, size_t n, bool wildcard,
+    const char *ids, char *why, size_t whylen);
+/* RFC 8659 for one DNS name ("*.x" for a wildcard): climbs from the name
+ * to the top label for the first non-empty CAA set; 0 when it permits
+ * (or there is none), -1 with p (type caa) when it forbids or a lookup
+ * fails. Blocks, 30 s at most (then refuses). */
+int acme_caa_check(const struct acme_resolver *rv, const char *name,
+    const char *ids, struct acme_prob *p);
+
+/* ---- renewal information (ari.c) ---- */
+/* Splits a CertID (RFC 9773 4.1) into the serial as the inventory writes
+ * it (lower-case hex, no sign byte) and the key id in hex (appended to
+ * aki_hex). -1 with p (malformed) when it is not one. */
+int acme_certid_parse(const char *certid, char serial[64],
+    struct ck_buf *aki_hex, struct acme_prob *p);
+/* The suggested window of a certificate: the default renewal rule's
+ * span (ck_renew_time at 2/3), ending at early_at (0: none) or the
+ * revocation time when either is earlier. Pure. */
+void acme_ari_window(const struct ck_acme_issued *is, int64_t early_at,
+    int64_t *start, int64_t *end);
+/* newOrder's "replaces": a certificate of this CA that r's account
+ * ordered and no other live order replaces; else -1 with p (malformed,
+ * unauthorized or alreadyReplaced). */
+int acme_replaces_check(
+    struct acme_req *r, const char *certid, struct acme_prob *p);
+
+/* ---- policy at the door (policy.c) ---- */
+/* Whether name is one of the comma-separated suffixes or under one at a
+ * label boundary; "" allows all. Pure. */
+bool acme_name_allowed(const char *name, const char *suffixes);
+/* newOrder's identifiers against [acme] max_names, allowed_domains and
+ * the account's EAB key's allow list: -1 with p (rejectedIdentifier). */
+int acme_policy_names(
+    struct acme_req *r, const json_t *ids, struct acme_prob *p);
+/* [acme] orders_per_hour and domain_orders_per_hour: -1 with p
+ * (rateLimited) and a Retry-After header on r's answer. */
+int acme_policy_rate(
+    struct acme_req *r, const json_t *ids, struct acme_prob *p);
+/* Inside newOrder's transaction: the order's registered domains, which
+ * later orders are counted by. */
+int acme_policy_record(struct acme_req *r, int64_t order_id, const json_t *ids,
+    struct ck_err *err);
+
 /* ---- validation (validate.c) ---- */
 struct acme_validate_cfg {
 	int http01_port, tlsalpn_port;
-	const char *resolver; /* "system" or "static:ADDR" */
+	struct acme_resolver resolver;
 	int timeout_ms;
 };
+/* Where an http-01 fetch goes: the first request, then each redirect. */
+struct acme_http_target {
+	char host[256];
+	int port;
+	bool tls;
+	char path[512];
+};
+/* Follows a Location (absolute http or https URL, or a path on the same
+ * host) from t: false when it leaves the allowed ports (http_port for
+ * http, https_port for https), is not a URL we take, or is too long; t
+ * is unchanged then. Pure. */
+bool acme_redirect_parse(
+    const char *loc, struct acme_http_target *t, int http_port, int https_port);
 /* Runs the http-01 check for name; 0 when the key authorization came
  * back, else -1 with p (type connection / incorrectResponse / dns).
  * Blocks for up to timeout_ms. */
 int acme_validate_http01(const struct acme_validate_cfg *cfg, const char *name,
     const char *token, const char *keyauth, struct acme_prob *p);
+/* The dns-01 check (RFC 8555 8.4): a TXT record at
+ * _acme-challenge.<name> holding base64url(SHA-256(keyauth)). Same
+ * contract; blocks for seconds at most. */
+int acme_validate_dns01(const struct acme_validate_cfg *cfg, const char *name,
+    const char *keyauth, struct acme_prob *p);
 /* The tls-alpn-01 check (RFC 8737) of identifier (type "dns" or "ip");
  * same contract as http-01. */
 int acme_validate_tlsalpn01(const struct acme_validate_cfg *cfg,

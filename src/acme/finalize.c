@@ -87,6 +87,37 @@ csr_names_check(
 	return 0;
 }
 
+/* RFC 8659 at issuance: with [acme] caa_identities set, every DNS name
+ * of the order is looked up (none skipped, none cached from validation)
+ * and one refusal or failed lookup refuses the order. Blocks on DNS:
+ * finalize runs in a job thread. */
+static int
+caa_check(const struct ck_config *cfg, const json_t *ids, struct acme_prob *p)
+{
+	const char *caa = ck_config_str(cfg, CK_CFG_ACME_CAA_IDENTITIES);
+	struct acme_resolver rv;
+	size_t i;
+	json_t *v;
+
+	if (caa[0] == '\0')
+		return 0;
+	if (acme_resolver_parse(
+	        ck_config_str(cfg, CK_CFG_ACME_RESOLVER), &rv) != 0)
+		return acme_prob(
+		    p, "serverInternal", "[acme] resolver unusable");
+	json_array_foreach(ids, i, v)
+	{
+		if (strcmp(json_string_value(json_object_get(v, "type")),
+		        "dns") != 0)
+			continue; /* CAA is for DNS names (RFC 8659) */
+		if (acme_caa_check(&rv,
+		        json_string_value(json_object_get(v, "value")), caa,
+		        p) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 recorded(void *arg, struct ck_store *st, const struct ck_enroll_res *res,
     struct ck_err *err)
@@ -120,7 +151,8 @@ ck_acme_finalize(struct ck_http_ctx *c)
 	if (order_of(&r, &o, &p) != 0)
 		goto fail;
 	if (strcmp(o.status, "ready") != 0 || o.expires <= c->now) {
-		acme_prob(&p, "orderNotReady", "order is %s", o.status);
+		acme_prob(&p, "orderNotReady", "order is %s",
+		    o.expires <= c->now ? "expired" : o.status);
 		goto fail;
 	}
 	b64 = r.jws.payload != NULL
@@ -141,6 +173,8 @@ ck_acme_finalize(struct ck_http_ctx *c)
 			acme_prob(&p, "serverInternal", "order identifiers");
 		goto fail;
 	}
+	if (caa_check(c->cfg, ids, &p) != 0)
+		goto fail;
 	snprintf(actor, sizeof(actor), "acme:%s/account/%lld", r.base,
 	    (long long)r.acct.id);
 	req.ca = r.ca;

@@ -25,7 +25,8 @@ static const struct {
     {"alreadyRevoked", 400}, {"incorrectResponse", 403}, {"connection", 400},
     {"dns", 400}, {"tls", 400}, {"unsupportedContact", 400},
     {"invalidContact", 400}, {"userActionRequired", 403},
-    {"serverInternal", 500},
+    {"serverInternal", 500}, {"caa", 403}, {"rateLimited", 429},
+    {"alreadyReplaced", 409}, {"conflict", 409},
     {"notFound", 404}, /* "malformed" with 404 in spirit; see prob_json */
 };
 
@@ -277,6 +278,92 @@ out:
 	ck_buf_release(&pb);
 	ck_buf_release(&sig);
 	ck_buf_release_secret(&mac_key);
+	ck_buf_release(&in);
+	return r;
+}
+
+int
+acme_keychange_check(const json_t *inner, const char *url, const char *account,
+    const struct ck_jwk *old, struct ck_jwk **newkey, struct acme_prob *p)
+{
+	struct ck_buf hb = CK_BUF_INIT, pb = CK_BUF_INIT, sig = CK_BUF_INIT;
+	struct ck_buf in = CK_BUF_INIT;
+	struct ck_jwk *nk = NULL, *ok = NULL;
+	json_t *hdr = NULL, *pay = NULL;
+	const char *prot = str(inner, "protected"), *ps = str(inner, "payload");
+	const char *ss = str(inner, "signature"), *alg;
+	struct ck_err e = {0};
+	int r = -1;
+
+	*newkey = NULL;
+	if (!json_is_object(inner) || json_object_size(inner) != 3 ||
+	    prot == NULL || ps == NULL || ss == NULL ||
+	    (hdr = b64_json(prot, &hb)) == NULL ||
+	    (pay = b64_json(ps, &pb)) == NULL ||
+	    !ck_b64url_decode(ss, strlen(ss), &sig) || sig.len == 0) {
+		acme_prob(p, "malformed",
+		    "keyChange payload must be a flattened JWS");
+		goto out;
+	}
+	/* RFC 8555 7.3.5: jwk (the new key), the outer url, no nonce */
+	alg = str(hdr, "alg");
+	if (alg == NULL || !alg_known(alg)) {
+		acme_prob(p, "badSignatureAlgorithm",
+		    "inner alg must be one of RS256, ES256, ES384, EdDSA");
+		goto out;
+	}
+	if (json_object_get(hdr, "jwk") == NULL ||
+	    json_object_get(hdr, "kid") != NULL ||
+	    json_object_get(hdr, "nonce") != NULL || str(hdr, "url") == NULL ||
+	    strcmp(str(hdr, "url"), url) != 0) {
+		acme_prob(p, "malformed",
+		    "inner JWS needs jwk and the outer url, and no kid or "
+		    "nonce");
+		goto out;
+	}
+	if (ck_jwk_parse(json_object_get(hdr, "jwk"), &nk, &e) != 0) {
+		acme_prob(p, "badPublicKey", "new key: %s", e.msg);
+		goto out;
+	}
+	if (!ck_jwk_alg_ok(nk, alg)) {
+		acme_prob(p, "badSignatureAlgorithm",
+		    "inner alg %s does not suit the new key", alg);
+		goto out;
+	}
+	ck_buf_printf(&in, "%s.%s", prot, ps);
+	if (ck_jwk_verify(nk, alg, in.p, in.len, (const uint8_t *)sig.p,
+	        sig.len, &e) != 0) {
+		acme_prob(
+		    p, "malformed", "inner JWS is not signed by the new key");
+		goto out;
+	}
+	if (str(pay, "account") == NULL ||
+	    strcmp(str(pay, "account"), account) != 0) {
+		acme_prob(p, "malformed",
+		    "inner payload's account is not the signing account");
+		goto out;
+	}
+	if (ck_jwk_parse(json_object_get(pay, "oldKey"), &ok, &e) != 0 ||
+	    strcmp(ck_jwk_thumbprint(ok), ck_jwk_thumbprint(old)) != 0) {
+		acme_prob(p, "malformed",
+		    "inner payload's oldKey is not the account's key");
+		goto out;
+	}
+	if (strcmp(ck_jwk_thumbprint(nk), ck_jwk_thumbprint(old)) == 0) {
+		acme_prob(p, "malformed", "the new key is the old key");
+		goto out;
+	}
+	*newkey = nk;
+	nk = NULL; /* transferred */
+	r = 0;
+out:
+	ck_jwk_free(nk);
+	ck_jwk_free(ok);
+	json_decref(hdr);
+	json_decref(pay);
+	ck_buf_release(&hb);
+	ck_buf_release(&pb);
+	ck_buf_release(&sig);
 	ck_buf_release(&in);
 	return r;
 }

@@ -4,9 +4,13 @@
  * certificate download and revokeCert through ck_revoke.
  *
  *   order:  pending --acme_authz_settle (all valid)--> ready
+ *           pending | ready --(expires passed)--> invalid
  *           pending --acme_authz_settle (one invalid)--> invalid
  *           ready --ck_acme_finalize (enroll recorded)--> valid
  *   authz:  pending --acme_authz_settle--> valid | invalid
+ *           pending | valid --authz_deactivate--> deactivated (its
+ *           order, if pending or ready, --> invalid)
+ *           pending | valid --(expires passed; authz_expire)--> expired
  *   chall:  pending --ck_acme_challenge--> processing
  *           processing --ck_acme_challenge (after validation)--> valid |
  *           invalid
@@ -62,8 +66,14 @@ acme_order_json(struct acme_req *r, const struct ck_acme_order *o, int64_t now)
 	struct ck_err err = {0};
 	void *arg[2] = {r, az};
 
-	(void)now;
-	json_object_set_new(j, "status", json_string(o->status));
+	/* RFC 8555 7.1.3: an order past its expires that was not
+	 * finalized is invalid, wherever it is shown */
+	json_object_set_new(j, "status",
+	    json_string(o->expires <= now &&
+	                (strcmp(o->status, "pending") == 0 ||
+	                    strcmp(o->status, "ready") == 0)
+	            ? "invalid"
+	            : o->status));
 	json_object_set_new(j, "expires", rfc3339(o->expires));
 	json_object_set_new(j, "identifiers", ids != NULL ? ids : json_array());
 	if (o->not_before != 0)
@@ -77,6 +87,8 @@ acme_order_json(struct acme_req *r, const struct ck_acme_order *o, int64_t now)
 	if (o->cert_id != 0 && strcmp(o->status, "valid") == 0)
 		json_object_set_new(
 		    j, "certificate", urlf(r, "cert", o->id, ""));
+	if (o->replaces != NULL)
+		json_object_set_new(j, "replaces", json_string(o->replaces));
 	if (o->error != NULL) {
 		json_t *e = json_loads(o->error, 0, NULL);
 		if (e != NULL)
@@ -234,10 +246,9 @@ identifiers_check(const json_t *in, json_t *ids, struct acme_prob *p)
 			if (!dns_ok(val, &wild))
 				return acme_prob(p, "rejectedIdentifier",
 				    "%.100s is not a DNS name we take", val);
-			if (wild)
-				return acme_prob(p, "rejectedIdentifier",
-				    "wildcards need dns-01, which this server "
-				    "does not offer yet");
+			/* a wildcard keeps its "*." here (the CSR names it
+			 * so); its authorization takes the base name */
+			(void)wild;
 			json_array_append_new(ids,
 			    json_pack(
 			        "{s:s, s:s}", "type", "dns", "value", val));
@@ -267,7 +278,8 @@ identifiers_check(const json_t *in, json_t *ids, struct acme_prob *p)
 }
 
 static int
-order_add(struct acme_req *r, json_t *ids, int64_t *oid, struct ck_err *err)
+order_add(struct acme_req *r, json_t *ids, const char *replaces, int64_t *oid,
+    struct ck_err *err)
 {
 	struct ck_acme_order o = {0};
 	char *s = json_dumps(ids, JSON_COMPACT);
@@ -277,6 +289,7 @@ order_add(struct acme_req *r, json_t *ids, int64_t *oid, struct ck_err *err)
 
 	o.account_id = r->acct.id;
 	o.identifiers = s;
+	o.replaces = (char *)replaces;
 	o.expires = r->c->now + ACME_ORDER_TTL;
 	if ((rc = ck_store_begin(r->st, err)) != 0)
 		goto out;
@@ -286,6 +299,7 @@ order_add(struct acme_req *r, json_t *ids, int64_t *oid, struct ck_err *err)
 		struct ck_acme_authz a = {0};
 		uint8_t raw[32];
 		struct ck_buf tok = CK_BUF_INIT;
+		const char *val;
 		int64_t aid = 0, cid;
 		if (rc != 0)
 			break;
@@ -293,24 +307,33 @@ order_add(struct acme_req *r, json_t *ids, int64_t *oid, struct ck_err *err)
 		a.account_id = r->acct.id;
 		snprintf(a.type, sizeof(a.type), "%s",
 		    json_string_value(json_object_get(v, "type")));
-		snprintf(a.value, sizeof(a.value), "%s",
-		    json_string_value(json_object_get(v, "value")));
+		val = json_string_value(json_object_get(v, "value"));
+		/* RFC 8555 7.1.4: a wildcard's authorization is for the
+		 * base name, marked wildcard, and only dns-01 proves it */
+		a.wildcard = strncmp(val, "*.", 2) == 0;
+		snprintf(
+		    a.value, sizeof(a.value), "%s", a.wildcard ? val + 2 : val);
 		a.expires = o.expires;
 		rc = ck_store_acme_authz_add(r->st, &a, &aid, err);
-		ck_random_bytes(raw, sizeof(raw));
-		ck_b64url_encode(raw, sizeof(raw), &tok);
-		if (rc == 0)
+		for (size_t k = 0; k < 3 && rc == 0; k++) {
+			static const char *const types[] = {
+			    "http-01", "dns-01", "tls-alpn-01"};
+			bool dns01 = k == 1;
+			/* dns-01 is for names only (RFC 8738 7) */
+			if (a.wildcard ? !dns01
+			               : dns01 && strcmp(a.type, "dns") != 0)
+				continue;
+			/* each challenge its own token (RFC 8555 8.1) */
+			ck_random_bytes(raw, sizeof(raw));
+			ck_buf_reset(&tok);
+			ck_b64url_encode(raw, sizeof(raw), &tok);
 			rc = ck_store_acme_chall_add(
-			    r->st, aid, "http-01", tok.p, &cid, err);
-		/* each challenge its own token (RFC 8555 8.1) */
-		ck_random_bytes(raw, sizeof(raw));
-		ck_buf_reset(&tok);
-		ck_b64url_encode(raw, sizeof(raw), &tok);
-		if (rc == 0)
-			rc = ck_store_acme_chall_add(
-			    r->st, aid, "tls-alpn-01", tok.p, &cid, err);
+			    r->st, aid, types[k], tok.p, &cid, err);
+		}
 		ck_buf_release(&tok);
 	}
+	if (rc == 0)
+		rc = acme_policy_record(r, *oid, ids, err);
 	if (rc == 0)
 		rc = ck_store_event_add(
 		    r->st, "acme", "acme.order", r->url, s, err);
@@ -330,7 +353,7 @@ ck_acme_new_order(struct ck_http_ctx *c)
 	struct acme_prob p;
 	struct ck_err err = {0};
 	struct ck_acme_order o = {0};
-	json_t *ids = json_array(), *j;
+	json_t *ids = json_array(), *j, *jr;
 	int64_t oid = 0;
 	char loc[700];
 
@@ -354,7 +377,20 @@ ck_acme_new_order(struct ck_http_ctx *c)
 	if (identifiers_check(
 	        json_object_get(r.jws.payload, "identifiers"), ids, &p) != 0)
 		goto fail;
-	if (order_add(&r, ids, &oid, &err) != 0 ||
+	if (acme_policy_names(&r, ids, &p) != 0 ||
+	    acme_policy_rate(&r, ids, &p) != 0)
+		goto fail;
+	/* RFC 9773 5: the certificate this order renews */
+	jr = json_object_get(r.jws.payload, "replaces");
+	if (jr != NULL &&
+	    (!json_is_string(jr) ||
+	        acme_replaces_check(&r, json_string_value(jr), &p) != 0)) {
+		if (!json_is_string(jr))
+			acme_prob(&p, "malformed", "replaces must be a CertID");
+		goto fail;
+	}
+	if (order_add(&r, ids, jr != NULL ? json_string_value(jr) : NULL, &oid,
+	        &err) != 0 ||
 	    ck_store_acme_order_get(r.st, oid, &o, &err) != 0) {
 		acme_prob(&p, "serverInternal", "%s", err.msg);
 		goto fail;
@@ -416,6 +452,66 @@ out:
 	acme_req_release(&r);
 }
 
+/* RFC 8555 7.1.4: a pending or valid authorization past its expires is
+ * expired; shown so, and it cannot be used or deactivated. */
+static void
+authz_expire(struct ck_acme_authz *a, int64_t now)
+{
+	if (a->expires <= now &&
+	    (strcmp(a->status, "pending") == 0 ||
+	        strcmp(a->status, "valid") == 0))
+		snprintf(a->status, sizeof(a->status), "expired");
+}
+
+/*
+ * RFC 8555 7.5.2: {"status": "deactivated"} ends a pending or valid
+ * authorization; an order still waiting on it (pending or ready) turns
+ * invalid, since it can never be finalized now. On success a is the
+ * updated row.
+ */
+static int
+authz_deactivate(struct acme_req *r, struct ck_acme_authz *a,
+    const json_t *payload, struct acme_prob *p)
+{
+	const char *st = json_string_value(json_object_get(payload, "status"));
+	struct ck_acme_order o = {0};
+	struct ck_err err = {0};
+	int rc;
+
+	if (json_object_size(payload) == 0)
+		return 0; /* {} : a read, as some clients send it */
+	if (st == NULL || strcmp(st, "deactivated") != 0)
+		return acme_prob(
+		    p, "malformed", "an authorization can only be deactivated");
+	if (strcmp(a->status, "pending") != 0 &&
+	    strcmp(a->status, "valid") != 0)
+		return acme_prob(
+		    p, "malformed", "authorization is %s", a->status);
+	if ((rc = ck_store_begin(r->st, &err)) == 0) {
+		rc = ck_store_acme_authz_set(r->st, a->id, "deactivated", &err);
+		if (rc == 0)
+			rc = ck_store_acme_order_get(
+			    r->st, a->order_id, &o, &err);
+		if (rc == 0 &&
+		    (strcmp(o.status, "pending") == 0 ||
+		        strcmp(o.status, "ready") == 0))
+			rc = ck_store_acme_order_set(
+			    r->st, o.id, "invalid", 0, NULL, &err);
+		if (rc == 0)
+			rc = ck_store_event_add(r->st, "acme",
+			    "acme.authz.deactivate", r->url, a->value, &err);
+		if (rc == 0)
+			rc = ck_store_commit(r->st, &err);
+		else
+			ck_store_rollback(r->st);
+	}
+	ck_acme_order_release(&o);
+	if (rc != 0)
+		return acme_prob(p, "serverInternal", "%s", err.msg);
+	snprintf(a->status, sizeof(a->status), "deactivated");
+	return 0;
+}
+
 void
 ck_acme_authz(struct ck_http_ctx *c)
 {
@@ -442,9 +538,9 @@ ck_acme_authz(struct ck_http_ctx *c)
 		acme_reply_prob(&r, &p);
 		goto out;
 	}
-	if (r.jws.payload != NULL) {
-		acme_prob(&p, "malformed",
-		    "authorization deactivation is not supported yet");
+	authz_expire(&a, c->now);
+	if (r.jws.payload != NULL &&
+	    authz_deactivate(&r, &a, r.jws.payload, &p) != 0) {
 		acme_reply_prob(&r, &p);
 		goto out;
 	}
@@ -491,7 +587,7 @@ ck_acme_challenge(struct ck_http_ctx *c)
 	struct ck_acme_chall ch;
 	struct acme_validate_cfg vc;
 	struct ck_store *st = c->st;
-	char keyauth[128], resolver[256];
+	char keyauth[128];
 	int64_t id, now = c->now;
 	bool start;
 	json_t *j;
@@ -510,6 +606,16 @@ ck_acme_challenge(struct ck_http_ctx *c)
 	}
 	if (a.account_id != r.acct.id) {
 		acme_prob(&p, "unauthorized", "not this account's challenge");
+		acme_reply_prob(&r, &p);
+		goto out;
+	}
+	authz_expire(&a, now);
+	/* an authorization that can no longer be won (expired,
+	 * deactivated, invalid) takes no new validation */
+	if (r.jws.payload != NULL && strcmp(ch.status, "pending") == 0 &&
+	    strcmp(a.status, "pending") != 0 &&
+	    strcmp(a.status, "valid") != 0) {
+		acme_prob(&p, "malformed", "authorization is %s", a.status);
 		acme_reply_prob(&r, &p);
 		goto out;
 	}
@@ -533,12 +639,16 @@ ck_acme_challenge(struct ck_http_ctx *c)
 	}
 	snprintf(keyauth, sizeof(keyauth), "%s.%s", ch.token,
 	    ck_jwk_thumbprint(r.key));
-	snprintf(resolver, sizeof(resolver), "%s",
-	    ck_config_str(c->cfg, CK_CFG_ACME_RESOLVER));
 	vc.http01_port = (int)ck_config_int(c->cfg, CK_CFG_ACME_HTTP01_PORT);
 	vc.tlsalpn_port = (int)ck_config_int(c->cfg, CK_CFG_ACME_TLSALPN_PORT);
-	vc.resolver = resolver;
 	vc.timeout_ms = 10000;
+	if (acme_resolver_parse(ck_config_str(c->cfg, CK_CFG_ACME_RESOLVER),
+	        &vc.resolver) != 0) {
+		/* the daemon checks it at start; a bad value is ours */
+		acme_prob(&p, "serverInternal", "[acme] resolver unusable");
+		acme_reply_prob(&r, &p);
+		goto out;
+	}
 	snprintf(r.up, sizeof(r.up), "%s/authz/%lld", r.base, (long long)a.id);
 	/* The validation runs here, in a job thread (the route is slow),
 	 * before the answer: the client then sees the outcome at once
@@ -547,6 +657,8 @@ ck_acme_challenge(struct ck_http_ctx *c)
 		if (strcmp(ch.type, "tls-alpn-01") == 0)
 			rc = acme_validate_tlsalpn01(
 			    &vc, a.type, a.value, keyauth, &p);
+		else if (strcmp(ch.type, "dns-01") == 0)
+			rc = acme_validate_dns01(&vc, a.value, keyauth, &p);
 		else
 			rc = acme_validate_http01(
 			    &vc, a.value, ch.token, keyauth, &p);

@@ -258,6 +258,7 @@ ck_acme_directory(struct ck_http_ctx *c)
 	struct acme_req r;
 	const char *tos = ck_config_str(c->cfg, CK_CFG_ACME_TOS);
 	const char *web = ck_config_str(c->cfg, CK_CFG_ACME_WEBSITE);
+	const char *caa = ck_config_str(c->cfg, CK_CFG_ACME_CAA_IDENTITIES);
 	json_t *o, *meta;
 	char u[640];
 
@@ -274,12 +275,28 @@ ck_acme_directory(struct ck_http_ctx *c)
 	URL("newOrder", "new-order");
 	URL("revokeCert", "revoke-cert");
 	URL("keyChange", "key-change");
+	URL("renewalInfo", "renewal-info");
 #undef URL
 	meta = json_object();
 	if (tos[0] != '\0')
 		json_object_set_new(meta, "termsOfService", json_string(tos));
 	if (web[0] != '\0')
 		json_object_set_new(meta, "website", json_string(web));
+	if (caa[0] != '\0') {
+		json_t *a = json_array();
+		for (const char *q = caa; *q != '\0';) {
+			size_t l = strcspn(q, ","), s = 0, e = l;
+			while (s < e && q[s] == ' ')
+				s++;
+			while (e > s && q[e - 1] == ' ')
+				e--;
+			if (e > s)
+				json_array_append_new(
+				    a, json_stringn(q + s, e - s));
+			q += l + (q[l] == ',');
+		}
+		json_object_set_new(meta, "caaIdentities", a);
+	}
 	json_object_set_new(meta, "externalAccountRequired",
 	    json_boolean(acme_eab_required(c->cfg, r.ca)));
 	json_object_set_new(o, "meta", meta);
@@ -298,22 +315,5 @@ ck_acme_new_nonce(struct ck_http_ctx *c)
 	/* RFC 8555 7.2: 200 to HEAD, 204 to GET. */
 	acme_reply_raw(
 	    &r, c->method == CK_HTTP_HEAD ? 200 : 204, "text/plain", "", 0);
-	acme_req_release(&r);
-}
-
-void
-ck_acme_key_change(struct ck_http_ctx *c)
-{
-	struct acme_req r;
-	struct acme_prob p;
-
-	if (acme_req_init(&r, c) != 0)
-		return;
-	if (acme_req_post(&r, 0) == 0) {
-		acme_prob(
-		    &p, "serverInternal", "key rollover is not supported yet");
-		p.status = 501;
-		acme_reply_prob(&r, &p);
-	}
 	acme_req_release(&r);
 }

@@ -79,6 +79,7 @@ static const struct ck_route routes[] = {
     {POST, "/acme/{ca}/chall/{id}", ck_acme_challenge, CK_ACCESS_PUBLIC, false, true},
     {POST, "/acme/{ca}/cert/{id}", ck_acme_certificate, CK_ACCESS_PUBLIC, false, false},
     {POST, "/acme/{ca}/revoke-cert", ck_acme_revoke, CK_ACCESS_PUBLIC, false, true},
+    {GET, "/acme/{ca}/renewal-info/{certid}", ck_acme_renewal_info, CK_ACCESS_PUBLIC, false, false},
 };
 /* clang-format on */
 

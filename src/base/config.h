@@ -96,8 +96,28 @@
 	    "(443 by RFC 8737; another for tests)")                           \
 	X(ACME_RESOLVER, "acme", "resolver", "CERTKEEP_ACME_RESOLVER",        \
 	    "system", 's',                                                    \
-	    "how ACME validation resolves names: system (getaddrinfo), or "   \
-	    "static:ADDR to send every name to ADDR (tests)")                 \
+	    "how ACME validation resolves names: system, dns:IP:PORT "        \
+	    "(that DNS server for A, AAAA, TXT and CAA) or "                  \
+	    "static:ADDR (every name is ADDR; no dns-01, no CAA)")            \
+	X(ACME_CAA_IDENTITIES, "acme", "caa_identities",                      \
+	    "CERTKEEP_ACME_CAA_IDENTITIES", "", 's',                          \
+	    "issuer domain names (comma-separated) CAA records must "         \
+	    "name for the ACME server to issue (RFC 8659, checked at "        \
+	    "finalize); empty: no CAA check")                                 \
+	X(ACME_ALLOWED_DOMAINS, "acme", "allowed_domains",                    \
+	    "CERTKEEP_ACME_ALLOWED_DOMAINS", "", 's',                         \
+	    "domain suffixes (comma-separated) ACME orders may name "         \
+	    "(the name or a parent; IPs listed as such); empty: any")         \
+	X(ACME_MAX_NAMES, "acme", "max_names", "CERTKEEP_ACME_MAX_NAMES",     \
+	    "100", 'i', "most identifiers in one ACME order (1 to 100)")      \
+	X(ACME_ORDERS_PER_HOUR, "acme", "orders_per_hour",                    \
+	    "CERTKEEP_ACME_ORDERS_PER_HOUR", "300", 'i',                      \
+	    "new orders per ACME account in any hour; more get rateLimited "  \
+	    "with Retry-After; 0: no limit")                                  \
+	X(ACME_DOMAIN_ORDERS_PER_HOUR, "acme", "domain_orders_per_hour",      \
+	    "CERTKEEP_ACME_DOMAIN_ORDERS_PER_HOUR", "0", 'i',                 \
+	    "new orders naming one registered domain (public suffix list), "  \
+	    "all accounts together, in any hour; 0: no limit")                \
 	X(ACME_EAB_REQUIRED, "acme", "eab_required",                          \
 	    "CERTKEEP_ACME_EAB_REQUIRED", "", 's',                            \
 	    "CAs (comma-separated, * for all) whose ACME accounts need an "   \

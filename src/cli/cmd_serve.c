@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "acme/acme.h"
 #include "api/api.h"
 #include "base/clock.h"
 #include "base/config.h"
@@ -391,6 +392,11 @@ ck_cmd_serve(struct ck_cli *cli, int argc, char **argv)
 	}
 	ck_log_set_level(lvl);
 	if ((r = ck_profiles_configure(&cfg, &err)) != 0) {
+		fprintf(stderr, "certkeep: config: %s\n", err.msg);
+		ck_config_release(&cfg);
+		return CK_EXIT_USAGE;
+	}
+	if ((r = ck_acme_config_check(&cfg, &err)) != 0) {
 		fprintf(stderr, "certkeep: config: %s\n", err.msg);
 		ck_config_release(&cfg);
 		return CK_EXIT_USAGE;

@@ -476,6 +476,14 @@ issue_upstream(
 	struct ck_issue_request req = {w->csr, w->csr_len, sans, n, w->days,
 	    old.len ? (const uint8_t *)old.p : NULL, old.len};
 	w->code = ops->issue(&is->def, &req, &got, &w->err);
+	/* The directory has been read by now: a process's first renewal
+	 * through an ACME CA learns here whether the CA has renewal
+	 * information, so that the next look is within ARI_POLL. */
+	if (ops->caps != NULL) {
+		struct ck_issuer_caps caps = {0};
+		ops->caps(&is->def, &caps);
+		w->ari = caps.renewal_info;
+	}
 	if (is->def.account_changed) {
 		struct ck_err e2 = {0};
 		if (ck_issuer_save_account(

@@ -350,6 +350,185 @@ ck_store_acme_cert_account(struct ck_store *st, int64_t cert_id,
 	return 0;
 }
 
+int
+ck_store_acme_account_rekey(struct ck_store *st, int64_t id,
+    const char *thumbprint, const char *jwk, struct ck_err *err)
+{
+	NEED_TX("acme account rekey");
+	/* UNIQUE (ca, thumbprint) turns a key another account holds into
+	 * CK_E_EXISTS, even when two rollovers race */
+	return write1(st,
+	    prep(st, err,
+	        "UPDATE acme_accounts SET thumbprint = $1, jwk = $2 "
+	        "WHERE id = $3",
+	        "ssi", thumbprint, jwk, id),
+	    "acme account key", err);
+}
+
+int
+ck_store_acme_eab_allow_set(
+    struct ck_store *st, const char *kid, const char *allow, struct ck_err *err)
+{
+	NEED_TX("acme eab allow");
+	return write1(st,
+	    prep(st, err, "UPDATE acme_eab_keys SET allow = $1 WHERE kid = $2",
+	        "ss", allow, kid),
+	    "eab key", err);
+}
+
+int
+ck_store_acme_eab_allow_get(struct ck_store *st, const char *kid,
+    struct ck_buf *out, struct ck_err *err)
+{
+	sqlite3_stmt *q = prep(st, err,
+	    "SELECT allow FROM acme_eab_keys WHERE kid = $1", "s", kid);
+	int r;
+
+	if ((r = read1(st, q, "eab key", err)) != 0)
+		return r;
+	ck_buf_adds(out, (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	return 0;
+}
+
+/* ---- rate limits ---- */
+
+static int
+count_since(struct ck_store *st, sqlite3_stmt *q, int64_t *count,
+    int64_t *oldest, struct ck_err *err)
+{
+	int r;
+
+	*count = *oldest = 0;
+	if ((r = read1(st, q, "acme orders", err)) != 0)
+		return r;
+	*count = sqlite3_column_int64(q, 0);
+	*oldest = sqlite3_column_int64(q, 1);
+	sqlite3_finalize(q);
+	return 0;
+}
+
+int
+ck_store_acme_orders_since(struct ck_store *st, int64_t account_id,
+    int64_t since, int64_t *count, int64_t *oldest, struct ck_err *err)
+{
+	return count_since(st,
+	    prep(st, err,
+	        "SELECT count(*), coalesce(min(created_at), 0) FROM "
+	        "acme_orders WHERE account_id = $1 AND created_at >= $2",
+	        "ii", account_id, since),
+	    count, oldest, err);
+}
+
+int
+ck_store_acme_domain_orders_since(struct ck_store *st, const char *domain,
+    int64_t since, int64_t *count, int64_t *oldest, struct ck_err *err)
+{
+	return count_since(st,
+	    prep(st, err,
+	        "SELECT count(*), coalesce(min(created_at), 0) FROM "
+	        "acme_order_domains WHERE domain = $1 AND created_at >= $2",
+	        "si", domain, since),
+	    count, oldest, err);
+}
+
+int
+ck_store_acme_order_domain_add(struct ck_store *st, int64_t order_id,
+    const char *domain, int64_t now, struct ck_err *err)
+{
+	NEED_TX("acme order domain");
+	return write1(st,
+	    prep(st, err,
+	        "INSERT INTO acme_order_domains (domain, order_id, "
+	        "created_at) VALUES ($1, $2, $3)",
+	        "sii", domain, order_id, now),
+	    "acme order domain", err);
+}
+
+/* ---- renewal information ---- */
+
+int
+ck_store_acme_issued_get(struct ck_store *st, const char *ca,
+    const char *serial, struct ck_acme_issued *out, struct ck_err *err)
+{
+	/* through issued's (ca_id, serial) index: the inventory's own
+	 * serial column has none */
+	sqlite3_stmt *q = prep(st, err,
+	    "SELECT c.id, c.not_before, c.not_after, i.issued_at, "
+	    "coalesce(c.revoked_at, 0), coalesce((SELECT o.account_id FROM "
+	    "acme_orders o WHERE o.cert_id = c.id LIMIT 1), 0), "
+	    "coalesce(c.aki, '') FROM issued i JOIN cas ON cas.id = i.ca_id "
+	    "JOIN certificates c ON c.id = i.cert_id "
+	    "WHERE cas.name = $1 AND i.serial = $2",
+	    "ss", ca, serial);
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = read1(st, q, "certificate of the CA", err)) != 0)
+		return r;
+	out->cert_id = sqlite3_column_int64(q, 0);
+	out->not_before = sqlite3_column_int64(q, 1);
+	out->not_after = sqlite3_column_int64(q, 2);
+	out->issued_at = sqlite3_column_int64(q, 3);
+	out->revoked_at = sqlite3_column_int64(q, 4);
+	out->account_id = sqlite3_column_int64(q, 5);
+	copy(out->aki, sizeof(out->aki), q, 6);
+	sqlite3_finalize(q);
+	return 0;
+}
+
+int
+ck_store_acme_renew_early_add(struct ck_store *st, const char *ca,
+    const char *serial, int64_t at, int64_t now, struct ck_err *err)
+{
+	NEED_TX("acme renew-early");
+	return write1(st,
+	    prep(st, err,
+	        "INSERT INTO acme_renew_early (ca, serial, at, created_at) "
+	        "VALUES ($1, $2, $3, $4)",
+	        "ssii", ca, serial, at, now),
+	    "renew-early", err);
+}
+
+int
+ck_store_acme_renew_early_get(struct ck_store *st, const char *ca,
+    const char *serial, int64_t issued_at, int64_t *at, struct ck_err *err)
+{
+	sqlite3_stmt *q = prep(st, err,
+	    "SELECT min(at) FROM acme_renew_early WHERE ca = $1 AND "
+	    "(serial = $2 OR serial IS NULL) AND created_at >= $3",
+	    "ssi", ca, serial, issued_at);
+	int r;
+
+	*at = 0;
+	if ((r = read1(st, q, "renew-early", err)) != 0)
+		return r;
+	if (sqlite3_column_type(q, 0) == SQLITE_NULL)
+		r = ck_err_set(err, CK_E_NOTFOUND, "no renew-early");
+	else
+		*at = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return r;
+}
+
+int
+ck_store_acme_replaced(
+    struct ck_store *st, const char *certid, bool *replaced, struct ck_err *err)
+{
+	sqlite3_stmt *q = prep(st, err,
+	    "SELECT count(*) FROM acme_orders WHERE replaces = $1 AND "
+	    "status != 'invalid'",
+	    "s", certid);
+	int r;
+
+	*replaced = false;
+	if ((r = read1(st, q, "acme order", err)) != 0)
+		return r;
+	*replaced = sqlite3_column_int64(q, 0) > 0;
+	sqlite3_finalize(q);
+	return 0;
+}
+
 /* ---- authorizations ---- */
 
 #define AUTHZ_COLUMNS \

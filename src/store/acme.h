@@ -41,6 +41,11 @@ int ck_store_acme_account_get(struct ck_store *st, int64_t id,
 int ck_store_acme_account_update(struct ck_store *st, int64_t id,
     const char *status, const char *contact, struct ck_err *err);
 
+/* Replaces an account's key (keyChange); CK_E_EXISTS when another
+ * account of the CA has that key already. */
+int ck_store_acme_account_rekey(struct ck_store *st, int64_t id,
+    const char *thumbprint, const char *jwk, struct ck_err *err);
+
 /* ---- EAB keys ---- */
 int ck_store_acme_eab_add(struct ck_store *st, const char *kid, const char *ca,
     const uint8_t *sealed, size_t len, int64_t now, struct ck_err *err);
@@ -48,6 +53,13 @@ int ck_store_acme_eab_add(struct ck_store *st, const char *kid, const char *ca,
  * to it (0: none). CK_E_NOTFOUND when there is no such kid for ca. */
 int ck_store_acme_eab_get(struct ck_store *st, const char *kid, const char *ca,
     struct ck_buf *sealed, int64_t *account_id, struct ck_err *err);
+/* Sets the names an EAB key's account may get: comma-separated domain
+ * suffixes, "" for no limit (migration 015). */
+int ck_store_acme_eab_allow_set(struct ck_store *st, const char *kid,
+    const char *allow, struct ck_err *err);
+/* The allow list of kid into out ("" when none). */
+int ck_store_acme_eab_allow_get(struct ck_store *st, const char *kid,
+    struct ck_buf *out, struct ck_err *err);
 /* Binds kid to an account; CK_E_EXISTS when it is bound already. */
 int ck_store_acme_eab_bind(struct ck_store *st, const char *kid,
     int64_t account_id, struct ck_err *err);
@@ -79,6 +91,44 @@ int ck_store_acme_order_ids(struct ck_store *st, int64_t account_id,
 /* The account whose order got certificate cert_id (CK_E_NOTFOUND: none). */
 int ck_store_acme_cert_account(struct ck_store *st, int64_t cert_id,
     int64_t *account_id, struct ck_err *err);
+
+/* ---- renewal information (RFC 9773; migration 015) ---- */
+struct ck_acme_issued {
+	int64_t cert_id;
+	int64_t not_before, not_after;
+	int64_t issued_at;
+	int64_t revoked_at; /* 0: not revoked */
+	int64_t account_id; /* the ACME account that ordered it, 0: none */
+	char aki[132]; /* hex, "" for none */
+};
+/* The certificate the built-in CA ca issued with serial (lower-case hex
+ * as the inventory writes it). CK_E_NOTFOUND when there is none. */
+int ck_store_acme_issued_get(struct ck_store *st, const char *ca,
+    const char *serial, struct ck_acme_issued *out, struct ck_err *err);
+/* Records that ca's certificate serial (NULL: every certificate ca
+ * issued up to now) should be renewed by at. */
+int ck_store_acme_renew_early_add(struct ck_store *st, const char *ca,
+    const char *serial, int64_t at, int64_t now, struct ck_err *err);
+/* The earliest renew-early time that applies to ca's certificate serial
+ * issued at issued_at; CK_E_NOTFOUND when none does. */
+int ck_store_acme_renew_early_get(struct ck_store *st, const char *ca,
+    const char *serial, int64_t issued_at, int64_t *at, struct ck_err *err);
+/* Whether an order that is not invalid already names certid in
+ * replaces. */
+int ck_store_acme_replaced(struct ck_store *st, const char *certid,
+    bool *replaced, struct ck_err *err);
+
+/* ---- rate limits (migration 015) ---- */
+/* Orders of an account created at or after since: *count, and the
+ * oldest one's time in *oldest (0 when none). */
+int ck_store_acme_orders_since(struct ck_store *st, int64_t account_id,
+    int64_t since, int64_t *count, int64_t *oldest, struct ck_err *err);
+/* The same for orders that named a registered domain. */
+int ck_store_acme_domain_orders_since(struct ck_store *st, const char *domain,
+    int64_t since, int64_t *count, int64_t *oldest, struct ck_err *err);
+/* Records that order_id names a name under registered domain. */
+int ck_store_acme_order_domain_add(struct ck_store *st, int64_t order_id,
+    const char *domain, int64_t now, struct ck_err *err);
 
 /* ---- authorizations ---- */
 struct ck_acme_authz {

@@ -1,7 +1,8 @@
 /*
  * tls-alpn-01 (RFC 8737) seen from the validator: a TLS client that
  * offers only acme-tls/1 and reads, not verifies, the self-signed
- * certificate the ACME client answers with.
+ * certificate the ACME client answers with. Also the TLS side of an
+ * http-01 fetch redirected to https.
  */
 #include "x509/acme_tls.h"
 
@@ -145,6 +146,66 @@ ck_x509_acme_alpn_check(int fd, const char *sni, const char *value, bool is_ip,
 out:
 	ERR_clear_error();
 	X509_free(x);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	return r;
+}
+
+int
+ck_x509_https_get(int fd, const char *sni, const char *req, size_t len,
+    char *resp, size_t cap, size_t *got, int timeout_ms, struct ck_err *err)
+{
+	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+	SSL_CTX *ctx = NULL;
+	SSL *ssl = NULL;
+	size_t n = 0;
+	int r = CK_E_IO, fl, k;
+
+	*got = 0;
+	fl = fcntl(fd, F_GETFL);
+	if (cap == 0 || fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0)
+		return ck_err_set(err, r, "socket options");
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    (ssl = SSL_new(ctx)) == NULL) {
+		r = ssl_err(err, CK_E_IO, "https");
+		goto out;
+	}
+	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+	if ((sni != NULL && SSL_set_tlsext_host_name(ssl, sni) != 1) ||
+	    SSL_set_fd(ssl, fd) != 1) {
+		r = ssl_err(err, CK_E_IO, "https");
+		goto out;
+	}
+	if (SSL_connect(ssl) != 1) {
+		r = ssl_err(err, CK_E_IO, "https handshake");
+		goto out;
+	}
+	if (SSL_write(ssl, req, (int)len) != (int)len) {
+		r = ssl_err(err, CK_E_IO, "https write");
+		goto out;
+	}
+	/* HTTP/1.0: the answer ends when the server closes (a close_notify
+	 * or, from lax servers, the end of the stream) */
+	while ((k = SSL_read(ssl, resp + n, (int)(cap - 1 - n))) > 0) {
+		n += (size_t)k;
+		if (n == cap - 1) {
+			r = ck_err_set(err, CK_E_TOO_LARGE, "answer too long");
+			goto out;
+		}
+	}
+	if (n == 0) {
+		r = ssl_err(err, CK_E_IO, "https read");
+		goto out;
+	}
+	resp[n] = '\0';
+	*got = n;
+	r = 0;
+	SSL_shutdown(ssl);
+out:
+	ERR_clear_error();
 	SSL_free(ssl);
 	SSL_CTX_free(ctx);
 	return r;

@@ -26,4 +26,17 @@
 int ck_x509_acme_alpn_check(int fd, const char *sni, const char *value,
     bool is_ip, const uint8_t digest[32], int timeout_ms, struct ck_err *err);
 
+/*
+ * http-01 after a redirect to https (RFC 8555 8.3): sends req over TLS on
+ * the connected socket fd (SNI sni, NULL for none) and reads the answer
+ * until the server closes, at most cap - 1 bytes into resp (NUL-ended,
+ * *got its length). The certificate is not verified: the key
+ * authorization in the answer is the proof, not the TLS identity.
+ * Blocking, each read and write bounded by timeout_ms. CK_E_IO when no
+ * exchange could be made; CK_E_TOO_LARGE when the answer does not fit.
+ * Does not close fd.
+ */
+int ck_x509_https_get(int fd, const char *sni, const char *req, size_t len,
+    char *resp, size_t cap, size_t *got, int timeout_ms, struct ck_err *err);
+
 #endif

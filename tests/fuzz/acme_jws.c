@@ -1,11 +1,15 @@
 /*
  * libFuzzer harness for what the ACME server reads from a client
- * (src/acme/jws.c, src/x509/jose.c). The first byte picks (modulo 4): a
+ * (src/acme/jws.c, src/x509/jose.c, and the record parsers of
+ * src/acme/dns.c and src/acme/ari.c). The first byte picks (modulo 6): a
  * request body as a flattened JWS (decoded, then checked with its own jwk
- * when it has one), a JWK, an External Account Binding object, or
- * base64url text. Every refusal must carry a problem type and a status
- * from the RFC's table; base64url must decode to bytes that encode back
- * to the same text (one spelling per byte string).
+ * when it has one), a JWK, a JSON object taken as an External Account
+ * Binding and as keyChange's inner JWS, base64url text, the rdata of a
+ * CAA and a TXT record (from a DNS server), or a CertID (also taken as
+ * an http-01 redirect's Location). Every refusal
+ * must carry a problem type and a status from the RFC's table; base64url
+ * must decode to bytes that encode back to the same text (one spelling
+ * per byte string).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -43,11 +47,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ck_err err = {0};
 	struct ck_buf b = CK_BUF_INIT, e = CK_BUF_INIT;
 	json_t *o;
-	char kid[64];
-
+	char kid[64], serial[64], txt[300];
+	struct acme_caa caa;
+	struct ck_jwk *nk = NULL;
 	if (size < 1)
 		return 0;
-	switch (data[0] % 4) {
+	switch (data[0] % 6) {
 	case 0:
 		if (acme_jws_decode(data + 1, size - 1, &j, &p) != 0) {
 			check_prob(&p);
@@ -86,8 +91,54 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (acme_eab_check(o, "u", k, no_key, NULL, kid, &p) !=
 			    0)
 				check_prob(&p);
+			/* the same object as keyChange's inner JWS: only
+			 * a new key that signed it may come back */
+			if (acme_keychange_check(o, "u", "a", k, &nk, &p) !=
+			    0) {
+				check_prob(&p);
+				if (nk != NULL)
+					abort();
+			} else if (nk == NULL ||
+			    strcmp(ck_jwk_thumbprint(nk),
+			        ck_jwk_thumbprint(k)) == 0) {
+				abort();
+			}
+			ck_jwk_free(nk);
 			ck_jwk_free(k);
 			json_decref(o);
+		}
+		break;
+	case 4:
+		if (acme_caa_parse(data + 1, size - 1, &caa) == 0) {
+			char why[128];
+			if (strlen(caa.tag) == 0 ||
+			    strlen(caa.tag) >= sizeof(caa.tag))
+				abort();
+			(void)acme_caa_permits(&caa, 1, data[0] & 8,
+			    "ca.example", why, sizeof(why));
+		}
+		if (acme_txt_value(data + 1, size - 1, txt, sizeof(txt)) == 0 &&
+		    strlen(txt) >= sizeof(txt))
+			abort();
+		break;
+	case 5:
+		if (size < 300) {
+			char id[300];
+			memcpy(id, data + 1, size - 1);
+			id[size - 1] = '\0';
+			struct acme_http_target t = {.port = 80};
+			if (acme_certid_parse(id, serial, &b, &p) != 0)
+				check_prob(&p);
+			else if (strlen(serial) == 0 || strlen(serial) % 2 != 0)
+				abort();
+			/* the same text as an http-01 redirect's Location:
+			 * followed only to the two ports */
+			strcpy(t.host, "a.test");
+			strcpy(t.path, "/");
+			if (acme_redirect_parse(id, &t, 80, 443) &&
+			    ((t.port != 80 && t.port != 443) ||
+			        t.path[0] != '/' || t.host[0] == '\0'))
+				abort();
 		}
 		break;
 	default:

@@ -18,8 +18,9 @@ check_after_failure() { # DB-URL
 	expect_status 0 "$CERTKEEP" --db "$1" audit verify
 }
 
-# 1. SQLite's page limit.
-db="sqlite:$T/capped.db?max_pages=95"
+# 1. SQLite's page limit: the empty schema (78 pages with migration 015)
+# plus room for a few batches, not for all.
+db="sqlite:$T/capped.db?max_pages=101"
 expect_status 4 ck --db "$db" import -r -q --batch 20 "$src"
 expect_grep "import stopped: store: .*database or disk is full" err
 expect_grep "batch in progress was rolled back" err

@@ -432,6 +432,79 @@ Test(eab, binding_over_another_key_is_refused)
 	ck_buf_release(&b2);
 }
 
+/* keyChange's inner JWS as certkeep's client builds it (issuer/acme.c:
+ * acme_jws without a nonce, payload account + oldKey), checked by the
+ * server; new_type the new key's, tweak breaks one thing. */
+static const char *
+key_change(const char *new_type, int tweak, const char **thumb_out)
+{
+	static char thumb[64];
+	EVP_PKEY *old = NULL, *nk = NULL;
+	struct ck_buf ojwk = CK_BUF_INIT, inner = CK_BUF_INIT, th = CK_BUF_INIT;
+	struct ck_jwk *oldk = NULL, *got = NULL;
+	struct ck_err err = {0};
+	struct acme_prob p;
+	const char *v = "ok";
+	char payload[2048];
+	json_t *o;
+
+	cr_assert_eq(acme_key_generate("ec-p256", &old, &err), 0);
+	cr_assert_eq(acme_key_generate(new_type, &nk, &err), 0);
+	cr_assert_eq(acme_jwk(old, &ojwk, &err), 0);
+	cr_assert_eq(ck_jwk_parse_text(ojwk.p, ojwk.len, &oldk, &err), 0);
+	snprintf(payload, sizeof(payload), "{\"account\":\"%s\",\"oldKey\":%s}",
+	    tweak == 1 ? "https://ck.test/acme/ca/account/2"
+	               : "https://ck.test/acme/ca/account/1",
+	    ojwk.p);
+	cr_assert_eq(
+	    acme_jws(tweak == 2 ? old : nk, NULL, tweak == 3 ? "a-nonce" : NULL,
+	        tweak == 4 ? "https://ck.test/acme/ca/new-order"
+	                   : "https://ck.test/acme/ca/key-change",
+	        payload, &inner, &err),
+	    0, "%s", err.msg);
+	o = json_loads(inner.p, 0, NULL);
+	if (acme_keychange_check(o, "https://ck.test/acme/ca/key-change",
+	        "https://ck.test/acme/ca/account/1", oldk, &got, &p) != 0) {
+		v = p.type;
+		cr_assert_null(got);
+	} else {
+		cr_assert_eq(acme_thumbprint(nk, &th, &err), 0);
+		cr_assert_str_eq(ck_jwk_thumbprint(got), th.p);
+		snprintf(thumb, sizeof(thumb), "%s", th.p);
+		if (thumb_out != NULL)
+			*thumb_out = thumb;
+	}
+	json_decref(o);
+	ck_jwk_free(got);
+	ck_jwk_free(oldk);
+	EVP_PKEY_free(old);
+	EVP_PKEY_free(nk);
+	ck_buf_release(&ojwk);
+	ck_buf_release(&inner);
+	ck_buf_release(&th);
+	return v;
+}
+
+Test(key_change, the_clients_rollover_verifies_for_each_key_type)
+{
+	static const char *const types[] = {
+	    "ec-p256", "ec-p384", "rsa-2048", "ed25519"};
+
+	for (size_t i = 0; i < 4; i++)
+		cr_assert_str_eq(
+		    key_change(types[i], 0, NULL), "ok", "%s", types[i]);
+}
+
+Test(key_change, mismatches_are_refused)
+{
+	/* another account, the old key offered as the new one, a nonce in
+	 * the inner header, another url */
+	cr_assert_str_eq(key_change("ec-p256", 1, NULL), "malformed");
+	cr_assert_str_eq(key_change("ec-p256", 2, NULL), "malformed");
+	cr_assert_str_eq(key_change("ec-p256", 3, NULL), "malformed");
+	cr_assert_str_eq(key_change("ec-p256", 4, NULL), "malformed");
+}
+
 Test(nonce, used_once_unknown_and_expired_are_refused)
 {
 	char dir[] = "/tmp/ck-acme-XXXXXX", url[128], cmd[160];

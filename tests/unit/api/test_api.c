@@ -214,6 +214,25 @@ Test(config, every_key_is_in_docs)
 	free(text);
 }
 
+/* inih reads a line of at most INI_MAX_LINE (200) bytes and takes the
+ * rest as the next line: a longer comment would make the example file
+ * (and the config `make run` writes from it) fail to load. */
+Test(config, example_lines_fit_inih)
+{
+	char *text = NULL;
+	size_t len = 0, line = 1;
+	FILE *m = open_memstream(&text, &len);
+
+	ck_config_write_example(m);
+	fclose(m);
+	for (char *p = text; *p != '\0'; line++) {
+		size_t n = strcspn(p, "\n");
+		cr_assert_lt(n, 199, "example line %zu has %zu bytes", line, n);
+		p += n + (p[n] == '\n');
+	}
+	free(text);
+}
+
 Test(config, example_file_is_current)
 {
 	FILE *f = fopen("docs/certkeep.conf.example", "r");
