@@ -188,6 +188,9 @@ for v in $(compgen -e); do case $v in CERTKEEP_*) unset "$v" ;; esac; done
 export CERTKEEP_DB=sqlite:$W/ck/inv.db CERTKEEP_MASTER_KEY_FILE=$W/ck/master.key
 export CERTKEEP_ACCESS_LOG=$ACCESS_LOG CERTKEEP_LOG_TO=stderr CERTKEEP_LOG_LEVEL=info
 export CERTKEEP_ACME_HTTP01_PORT=$H01 CERTKEEP_ACME_RESOLVER=static:127.0.0.1
+# one account makes every order: the per-account rate limit (300 an
+# hour by default) is off, as pebble has none
+export CERTKEEP_ACME_ORDERS_PER_HOUR=0
 : >"$W/ck/serve.log"
 setsid "$CERTKEEP" serve --listen 127.0.0.1:0 --listen-plain 127.0.0.1:0 \
     --data-dir "$W/ck/var" --workers "$WORKERS" >"$W/ck/serve.log" 2>&1 &
