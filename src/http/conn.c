@@ -28,6 +28,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 
 enum conn_state { CONN_READING, CONN_ANSWERING, CONN_IDLE };
@@ -36,7 +37,8 @@ struct ck_http_conn {
 	struct worker *w;
 	struct evhttp_connection *evcon;
 	struct bufferevent *bev;
-	struct event *deadline;
+	struct event *deadline; /* pending while a deadline may be running */
+	uint64_t due_ns; /* the running deadline (reading), ck_mono_ns() */
 	struct evbuffer_cb_entry *input_cb;
 	enum conn_state state;
 	/* request.c's interest in the close (a deferred or streamed reply) */
@@ -88,22 +90,43 @@ count_down(struct worker *w)
 		ck_http_worker_pause(w, false);
 }
 
+/*
+ * The timer is lazy: arming a request's deadline only notes when it is
+ * due (the monotonic clock, read through the vDSO), and the timer event is
+ * added only when it is not pending already. When it fires it drops the
+ * client if a request is still being read past its due time, else waits
+ * for the time left, or stops while the connection is idle or answered.
+ * Two heap operations per request were measurable on the OCSP path.
+ */
 static void
 arm(struct ck_http_conn *c)
 {
-	struct timeval tv = {(time_t)c->w->deadline_s, 0};
+	struct timeval d = {(time_t)c->w->deadline_s, 0};
 
 	c->state = CONN_READING;
-	if (c->w->deadline_s > 0) /* 0: none */
-		event_add(c->deadline, &tv);
+	if (c->w->deadline_s <= 0) /* 0: none */
+		return;
+	c->due_ns = ck_mono_ns() + (uint64_t)c->w->deadline_s * 1000000000u;
+	if (!event_pending(c->deadline, EV_TIMEOUT, NULL))
+		event_add(c->deadline, &d);
 }
 
 static void
 on_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	struct ck_http_conn *c = arg;
+	uint64_t now = ck_mono_ns();
 
 	(void)fd, (void)what;
+	if (c->state != CONN_READING)
+		return; /* armed again by the next request */
+	if (now < c->due_ns) {
+		uint64_t left = c->due_ns - now;
+		struct timeval tv = {(time_t)(left / 1000000000u),
+		    (suseconds_t)(left % 1000000000u / 1000u + 1)};
+		event_add(c->deadline, &tv);
+		return;
+	}
 	atomic_fetch_add(&c->w->s->deadline_drops, 1);
 	ck_log(CK_LOG_INFO,
 	    "request_deadline: dropping a client whose request did not "
@@ -254,8 +277,7 @@ ck_http_conn_answering(struct worker *w, struct evhttp_request *req)
 
 	if (c == NULL)
 		return;
-	c->state = CONN_ANSWERING;
-	event_del(c->deadline);
+	c->state = CONN_ANSWERING; /* the lazy timer stops when it fires */
 	evhttp_request_set_on_complete_cb(req, on_complete, c);
 }
 

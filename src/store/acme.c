@@ -734,7 +734,8 @@ lazy(struct ck_store *st, bool on)
 {
 	if (!st->in_tx)
 		sqlite3_exec(st->db,
-		    on ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
+		    on ? "PRAGMA synchronous=NORMAL"
+		       : "PRAGMA synchronous=FULL",
 		    NULL, NULL, NULL);
 }
 
