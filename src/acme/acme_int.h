@@ -128,6 +128,11 @@ json_t *acme_prob_json(const struct acme_prob *p);
 /* ---- accounts (account.c) ---- */
 /* Whether ca's [acme] eab_required names it (or is "*"). */
 bool acme_eab_required(const struct ck_config *cfg, const char *ca);
+/* ACME profiles ([acme] profiles, wire.c): whether name is offered; the
+ * profile of an order that names none (the first offered, else
+ * tls-server). */
+bool acme_profile_offered(const struct ck_config *cfg, const char *name);
+void acme_profile_default(const struct ck_config *cfg, char *out, size_t cap);
 /* The account object of a. */
 json_t *acme_account_json(struct acme_req *r, const struct ck_acme_account *a);
 

@@ -141,7 +141,7 @@ ck_acme_finalize(struct ck_http_ctx *c)
 	struct ck_enroll_res res = {0};
 	json_t *ids = NULL, *j;
 	const char *b64;
-	char actor[720], loc[700];
+	char actor[720], loc[700], profile[128];
 	int64_t oid;
 
 	if (acme_req_init(&r, c) != 0)
@@ -178,7 +178,11 @@ ck_acme_finalize(struct ck_http_ctx *c)
 	snprintf(actor, sizeof(actor), "acme:%s/account/%lld", r.base,
 	    (long long)r.acct.id);
 	req.ca = r.ca;
-	req.profile = "tls-server";
+	if (o.profile != NULL)
+		snprintf(profile, sizeof(profile), "%s", o.profile);
+	else
+		acme_profile_default(c->cfg, profile, sizeof(profile));
+	req.profile = profile;
 	req.csr = (uint8_t *)der.p;
 	req.csr_len = der.len;
 	req.requested_by = actor;

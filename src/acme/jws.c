@@ -26,7 +26,7 @@ static const struct {
     {"dns", 400}, {"tls", 400}, {"unsupportedContact", 400},
     {"invalidContact", 400}, {"userActionRequired", 403},
     {"serverInternal", 500}, {"caa", 403}, {"rateLimited", 429},
-    {"alreadyReplaced", 409}, {"conflict", 409},
+    {"alreadyReplaced", 409}, {"conflict", 409}, {"invalidProfile", 400},
     {"notFound", 404}, /* "malformed" with 404 in spirit; see prob_json */
 };
 

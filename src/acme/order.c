@@ -89,6 +89,8 @@ acme_order_json(struct acme_req *r, const struct ck_acme_order *o, int64_t now)
 		    j, "certificate", urlf(r, "cert", o->id, ""));
 	if (o->replaces != NULL)
 		json_object_set_new(j, "replaces", json_string(o->replaces));
+	if (o->profile != NULL)
+		json_object_set_new(j, "profile", json_string(o->profile));
 	if (o->error != NULL) {
 		json_t *e = json_loads(o->error, 0, NULL);
 		if (e != NULL)
@@ -278,8 +280,8 @@ identifiers_check(const json_t *in, json_t *ids, struct acme_prob *p)
 }
 
 static int
-order_add(struct acme_req *r, json_t *ids, const char *replaces, int64_t *oid,
-    struct ck_err *err)
+order_add(struct acme_req *r, json_t *ids, const char *replaces,
+    const char *profile, int64_t *oid, struct ck_err *err)
 {
 	struct ck_acme_order o = {0};
 	char *s = json_dumps(ids, JSON_COMPACT);
@@ -290,6 +292,7 @@ order_add(struct acme_req *r, json_t *ids, const char *replaces, int64_t *oid,
 	o.account_id = r->acct.id;
 	o.identifiers = s;
 	o.replaces = (char *)replaces;
+	o.profile = (char *)profile;
 	o.expires = r->c->now + ACME_ORDER_TTL;
 	if ((rc = ck_store_begin(r->st, err)) != 0)
 		goto out;
@@ -353,7 +356,7 @@ ck_acme_new_order(struct ck_http_ctx *c)
 	struct acme_prob p;
 	struct ck_err err = {0};
 	struct ck_acme_order o = {0};
-	json_t *ids = json_array(), *j, *jr;
+	json_t *ids = json_array(), *j, *jr, *jp;
 	int64_t oid = 0;
 	char loc[700];
 
@@ -389,8 +392,20 @@ ck_acme_new_order(struct ck_http_ctx *c)
 			acme_prob(&p, "malformed", "replaces must be a CertID");
 		goto fail;
 	}
-	if (order_add(&r, ids, jr != NULL ? json_string_value(jr) : NULL, &oid,
-	        &err) != 0 ||
+	/* draft-ietf-acme-profiles: one of the profiles the directory lists */
+	jp = json_object_get(r.jws.payload, "profile");
+	if (jp != NULL &&
+	    (!json_is_string(jp) ||
+	        !acme_profile_offered(c->cfg, json_string_value(jp)))) {
+		acme_prob(&p, "invalidProfile",
+		    "profile %s is not offered here (the directory's "
+		    "meta.profiles lists those that are)",
+		    json_is_string(jp) ? json_string_value(jp)
+		                       : "(not a string)");
+		goto fail;
+	}
+	if (order_add(&r, ids, jr != NULL ? json_string_value(jr) : NULL,
+	        jp != NULL ? json_string_value(jp) : NULL, &oid, &err) != 0 ||
 	    ck_store_acme_order_get(r.st, oid, &o, &err) != 0) {
 		acme_prob(&p, "serverInternal", "%s", err.msg);
 		goto fail;

@@ -252,6 +252,45 @@ fail:
 	return -1;
 }
 
+/* The n-th name of [acme] profiles into out; false past the last. */
+static bool
+profile_at(const struct ck_config *cfg, int n, char *out, size_t cap)
+{
+	const char *l = ck_config_str(cfg, CK_CFG_ACME_PROFILES);
+
+	for (int i = 0; *l != '\0';) {
+		size_t k = strcspn(l, ","), s = 0, e = k;
+		while (s < e && l[s] == ' ')
+			s++;
+		while (e > s && l[e - 1] == ' ')
+			e--;
+		if (e > s && i++ == n) {
+			snprintf(out, cap, "%.*s", (int)(e - s), l + s);
+			return true;
+		}
+		l += k + (l[k] == ',');
+	}
+	return false;
+}
+
+bool
+acme_profile_offered(const struct ck_config *cfg, const char *name)
+{
+	char p[128];
+
+	for (int i = 0; profile_at(cfg, i, p, sizeof(p)); i++)
+		if (strcmp(p, name) == 0)
+			return true;
+	return false;
+}
+
+void
+acme_profile_default(const struct ck_config *cfg, char *out, size_t cap)
+{
+	if (!profile_at(cfg, 0, out, cap))
+		snprintf(out, cap, "tls-server");
+}
+
 void
 ck_acme_directory(struct ck_http_ctx *c)
 {
@@ -296,6 +335,21 @@ ck_acme_directory(struct ck_http_ctx *c)
 			q += l + (q[l] == ',');
 		}
 		json_object_set_new(meta, "caaIdentities", a);
+	}
+	{
+		char name[128], what[200];
+		json_t *profiles = json_object();
+		for (int i = 0; profile_at(c->cfg, i, name, sizeof(name));
+		     i++) {
+			snprintf(what, sizeof(what),
+			    "the CA's %s certificate profile%s", name,
+			    i == 0 ? " (the default)" : "");
+			json_object_set_new(profiles, name, json_string(what));
+		}
+		if (json_object_size(profiles) > 0)
+			json_object_set_new(meta, "profiles", profiles);
+		else
+			json_decref(profiles);
 	}
 	json_object_set_new(meta, "externalAccountRequired",
 	    json_boolean(acme_eab_required(c->cfg, r.ca)));

@@ -104,6 +104,10 @@
 	    "issuer domain names (comma-separated) CAA records must "         \
 	    "name for the ACME server to issue (RFC 8659, checked at "        \
 	    "finalize); empty: no CAA check")                                 \
+	X(ACME_PROFILES, "acme", "profiles", "CERTKEEP_ACME_PROFILES", "",    \
+	    's',                                                              \
+	    "certificate profiles (comma-separated) ACME clients may ask "    \
+	    "for by name, the first the default; empty: tls-server only")     \
 	X(ACME_ALLOWED_DOMAINS, "acme", "allowed_domains",                    \
 	    "CERTKEEP_ACME_ALLOWED_DOMAINS", "", 's',                         \
 	    "domain suffixes (comma-separated) ACME orders may name "         \

@@ -248,7 +248,8 @@ ck_acme_order_release(struct ck_acme_order *o)
 	free(o->identifiers);
 	free(o->error);
 	free(o->replaces);
-	o->identifiers = o->error = o->replaces = NULL;
+	free(o->profile);
+	o->identifiers = o->error = o->replaces = o->profile = NULL;
 }
 
 int
@@ -261,10 +262,10 @@ ck_store_acme_order_add(struct ck_store *st, const struct ck_acme_order *o,
 	r = write1(st,
 	    prep(st, err,
 	        "INSERT INTO acme_orders (account_id, identifiers, expires, "
-	        "not_before, not_after, replaces, created_at) "
-	        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-	        "isiiisi", o->account_id, o->identifiers, o->expires,
-	        o->not_before, o->not_after, o->replaces, now),
+	        "not_before, not_after, replaces, created_at, profile) "
+	        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+	        "isiiisis", o->account_id, o->identifiers, o->expires,
+	        o->not_before, o->not_after, o->replaces, now, o->profile),
 	    "acme order", err);
 	if (r == 0)
 		*id = sqlite3_last_insert_rowid(st->db);
@@ -277,7 +278,7 @@ ck_store_acme_order_get(struct ck_store *st, int64_t id,
 {
 	sqlite3_stmt *q = prep(st, err,
 	    "SELECT id, account_id, status, identifiers, error, replaces, "
-	    "expires, not_before, not_after, coalesce(cert_id, 0) "
+	    "expires, not_before, not_after, coalesce(cert_id, 0), profile "
 	    "FROM acme_orders WHERE id = $1",
 	    "i", id);
 	int r;
@@ -295,6 +296,7 @@ ck_store_acme_order_get(struct ck_store *st, int64_t id,
 	o->not_before = sqlite3_column_int64(q, 7);
 	o->not_after = sqlite3_column_int64(q, 8);
 	o->cert_id = sqlite3_column_int64(q, 9);
+	o->profile = dup_col(q, 10);
 	sqlite3_finalize(q);
 	return 0;
 }

@@ -71,6 +71,7 @@ struct ck_acme_order {
 	char *identifiers; /* owned: JSON array */
 	char *error; /* owned: problem JSON, or NULL */
 	char *replaces; /* owned, or NULL */
+	char *profile; /* owned, or NULL (the server's default) */
 	int64_t expires, not_before, not_after;
 	int64_t cert_id; /* 0: none yet */
 };

@@ -189,6 +189,17 @@ expect(post(a, D["newAccount"], {"onlyReturnExisting": True}), 400,
        "accountDoesNotExist", "onlyReturnExisting for a new key")
 new_account(a)
 new_account(b)
+
+# profiles (draft-ietf-acme-profiles): the directory lists them; an order
+# may name one it lists, and nothing else
+profiles = D.get("meta", {}).get("profiles", {})
+if sorted(profiles) != ["short", "tls-server"]:
+    sys.exit("FAIL: directory profiles: %s" % profiles)
+print("ok   directory lists the profiles")
+for bad in ("nope", 7):
+    expect(post(a, D["newOrder"], {"identifiers": [
+        {"type": "dns", "value": "p.example.test"}], "profile": bad}), 400,
+        "invalidProfile", "newOrder with profile %r" % (bad,))
 expect(post(a, D["newAccount"], {}, use_jwk=True), 200, None,
        "newAccount again: the existing account")
 
@@ -297,10 +308,14 @@ o = expect(post(a, order_url, None), 200, None, "order after").json()
 if o["status"] != "invalid":
     sys.exit("FAIL: order not invalid: %s" % o)
 
-# a second order, validated properly, with a CSR that names too much
+# a second order, validated properly, with a CSR that names too much;
+# it asks for the "short" profile
 r = expect(post(a, D["newOrder"], {"identifiers": [
-    {"type": "dns", "value": "good.example.test"}]}), 201, None, "newOrder")
+    {"type": "dns", "value": "good.example.test"}], "profile": "short"}),
+    201, None, "newOrder")
 order_url, order = r.headers["Location"], r.json()
+if order.get("profile") != "short":
+    sys.exit("FAIL: order without its profile: %s" % order)
 authz = expect(post(a, order["authorizations"][0], None), 200, None,
                "authorization").json()
 ch = authz["challenges"][0]
@@ -328,6 +343,10 @@ der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(
 # "replaces" (RFC 9773 5): the CertID of a certificate of this account
 # that no other order replaces
 crt = x509.load_pem_x509_certificate(pem.encode())
+days = (crt.not_valid_after - crt.not_valid_before).total_seconds() / 86400
+if days > 7.01:
+    sys.exit("FAIL: the short profile's certificate is valid %.1f days" % days)
+print("ok   the order's profile sets the certificate (%.1f days)" % days)
 aki = crt.extensions.get_extension_for_class(
     x509.AuthorityKeyIdentifier).value.key_identifier
 sn = crt.serial_number

@@ -7,7 +7,8 @@
 # accounts' resources, revocation by another account, wildcards'
 # authorizations (dns-01 only), renewalInfo and bad "replaces", keyChange
 # with mismatched keys and a key another account holds, authorization
-# deactivation, http-01 redirects (followed through paths, http and
+# deactivation, profiles (listed, chosen, refused when not offered),
+# http-01 redirects (followed through paths, http and
 # https; refused to another port and past 10), and (the server's clock
 # moved 8 days) an expired order
 # and authorization. The client is
@@ -27,6 +28,9 @@ export CERTKEEP_ACME_HTTP01_PORT=$H01 CERTKEEP_ACME_RESOLVER=static:127.0.0.1
 # https for http-01's redirects goes to the tls-alpn-01 port
 export CERTKEEP_ACME_TLSALPN_PORT=$TLS ACME_BAD_TLS_PORT=$TLS
 . "$HERE/serve-lib.sh"
+# two ACME profiles: tls-server (the default) and a user-defined one
+printf '[acme]\nprofiles = tls-server, short\n\n[profile.short]\nbase = tls-server\nmax_days = 7\n' >"$T/certkeep.conf"
+export CERTKEEP_CONFIG="$T/certkeep.conf"
 start_serve
 curl -sf --cacert "$ROOT" "$PURL/ca/certkeep.pem" >"$T/int.pem" || fail "intermediate not served"
 cat "$T/int.pem" "$ROOT" >"$T/chain.pem"
