@@ -55,20 +55,9 @@ struct ep {
 	struct ep *next; /* the ready queue (resolved host names) */
 };
 
-/* Verdicts on chains already verified in this scan, by the SHA-256 of the
- * chain as sent: one certificate often answers on many endpoints (a load
- * balancer, a wildcard), and verifying it again costs as much as the rest
- * of the handshake. Direct-mapped; a collision just verifies again. */
-#define VERDICTS 1024
-struct verdict {
-	uint8_t key[32];
-	long result; /* X509_V_OK or the error */
-	bool used;
-};
-
 struct scanner {
 	const struct ck_scan_opts *o;
-	struct verdict *verdicts; /* VERDICTS of them */
+	struct ck_verdicts *verdicts; /* verify each chain once */
 	struct event_base *base;
 	struct evdns_base *dns;
 	SSL_CTX *ctx;
@@ -669,59 +658,6 @@ on_progress(evutil_socket_t fd, short what, void *arg)
 		sc->progress_cb(sc->ctx_arg, &sc->stats);
 }
 
-/* The chain the peer sent, hashed: i2d of a parsed certificate copies
- * its cached encoding. 0 when it could not be hashed. */
-static int
-chain_key(X509_STORE_CTX *x, uint8_t key[32])
-{
-	STACK_OF(X509) *sent = X509_STORE_CTX_get0_untrusted(x);
-	X509 *leaf = X509_STORE_CTX_get0_cert(x);
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned int len = 0;
-	int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
-	int n = sent != NULL ? sk_X509_num(sent) : 0;
-
-	/* what was sent, leaf first (the leaf alone if nothing else) */
-	for (int i = n > 0 ? 0 : -1; ok && i < n; i++) {
-		X509 *c = i < 0 ? leaf : sk_X509_value(sent, i);
-		unsigned char *der = NULL;
-		int dl = c != NULL ? i2d_X509(c, &der) : -1;
-		ok = dl > 0 && EVP_DigestUpdate(md, der, (size_t)dl) == 1 &&
-		    EVP_DigestUpdate(md, "|", 1) == 1;
-		OPENSSL_free(der);
-	}
-	ok = ok && EVP_DigestFinal_ex(md, key, &len) == 1 && len == 32;
-	EVP_MD_CTX_free(md);
-	return ok;
-}
-
-/* In place of OpenSSL's own X509_verify_cert in each handshake: the
- * verdict on a chain seen before, else the real verification. Never
- * enforced (VERIFY_NONE): the result is only reported. */
-static int
-verify_chain(X509_STORE_CTX *x, void *arg)
-{
-	struct scanner *sc = arg;
-	uint8_t key[32];
-	struct verdict *v = NULL;
-	int ok;
-
-	if (sc->verdicts != NULL && chain_key(x, key)) {
-		v = &sc->verdicts[(key[0] | (key[1] << 8)) % VERDICTS];
-		if (v->used && memcmp(v->key, key, 32) == 0) {
-			X509_STORE_CTX_set_error(x, (int)v->result);
-			return v->result == X509_V_OK;
-		}
-	}
-	ok = X509_verify_cert(x);
-	if (v != NULL) {
-		memcpy(v->key, key, 32);
-		v->result = X509_STORE_CTX_get_error(x);
-		v->used = true;
-	}
-	return ok;
-}
-
 static int
 make_ctx(struct scanner *sc, struct ck_err *err)
 {
@@ -737,8 +673,7 @@ make_ctx(struct scanner *sc, struct ck_err *err)
 	/* verified (for the report), never enforced: an untrusted chain is
 	 * captured like any other */
 	SSL_CTX_set_verify(sc->ctx, SSL_VERIFY_NONE, NULL);
-	sc->verdicts = calloc(VERDICTS, sizeof(*sc->verdicts));
-	SSL_CTX_set_cert_verify_callback(sc->ctx, verify_chain, sc);
+	sc->verdicts = ck_verdicts_install(sc->ctx);
 	if (sc->o->trust != NULL
 	        ? SSL_CTX_load_verify_locations(sc->ctx, sc->o->trust, NULL) !=
 	            1
@@ -818,7 +753,7 @@ out:
 	if (sc.base)
 		event_base_free(sc.base);
 	SSL_CTX_free(sc.ctx);
-	free(sc.verdicts);
+	ck_verdicts_free(sc.verdicts);
 	ck_targets_free(sc.targets);
 	return r;
 }

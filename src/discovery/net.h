@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <openssl/ssl.h>
+
 #include "base/err.h"
 #include "discovery/starttls.h"
 
@@ -119,5 +121,15 @@ typedef void (*ck_scan_progress_cb)(void *ctx, const struct ck_scan_stats *s);
 int ck_scan_run(const struct ck_scan_opts *o, ck_scan_cb cb,
     ck_scan_progress_cb progress, void *ctx, struct ck_scan_stats *stats,
     struct ck_err *err);
+
+/*
+ * A cache of chain verdicts for one scan (verdict.c), installed as ctx's
+ * certificate verification: each distinct chain a server sends is
+ * verified once. NULL when out of memory (OpenSSL's own verification
+ * stays). Free it after ctx.
+ */
+struct ck_verdicts;
+struct ck_verdicts *ck_verdicts_install(SSL_CTX *ctx);
+void ck_verdicts_free(struct ck_verdicts *vs);
 
 #endif

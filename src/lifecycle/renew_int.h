@@ -1,7 +1,7 @@
 /*
  * Shared by the renewer's files only (renew.c, the pass; renew_files.c,
  * the files of managed certificates; renew_fail.c, failures, the issuer
- * breaker and alerts).
+ * breaker and alerts; renew_deploy.c, the deploy jobs).
  */
 #ifndef CK_LIFECYCLE_RENEW_INT_H
 #define CK_LIFECYCLE_RENEW_INT_H
@@ -80,6 +80,14 @@ int renew_rewrite_files(struct ck_renewer *rw, const uint8_t *mk,
     struct ck_renew_stats *stats, struct ck_err *err);
 /* A stored chain's leaf into w->der and its issuers into w->chain_pem. */
 int renew_chain_rows(void *ctx, const struct ck_cert_row *row);
+
+/* renew.c: a claimed job row into the struct claimed at ctx */
+int renew_take_job(void *ctx, const struct ck_job_row *j);
+
+/* renew_deploy.c: the deploy jobs due, claimed with leases like renewals
+ * and run until none is left. */
+int renew_run_deploys(
+    struct ck_renewer *rw, int64_t now, const uint8_t *mk, struct ck_err *err);
 
 /* renew_fail.c */
 int64_t renew_backoff(int attempts);
