@@ -76,4 +76,3 @@ renew_run_deploys(
 			return r;
 	}
 }
-
