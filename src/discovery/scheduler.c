@@ -17,15 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bgthread.h"
 #include "base/clock.h"
 #include "base/log.h"
 
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t th;
-	bool running, stop, woken;
-} S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+static struct ck_bgthread T = CK_BGTHREAD_INIT;
 
 struct due {
 	char name[128];
@@ -150,25 +146,18 @@ scheduler_main(void *arg)
 		int r =
 		    ck_store_scan_def_due(st, ck_now(), 1, on_due, &d, &err);
 
+		bool ran = d.targets != NULL;
+
 		if (r < 0)
 			ck_log(CK_LOG_ERROR, "scheduled scans: %s", err.msg);
-		if (d.targets != NULL) {
+		if (ran) {
 			run_one(st, &d);
 			free(d.targets);
 			free(d.ports);
 			free(d.sni);
 		}
-		pthread_mutex_lock(&S.mu);
-		if (d.targets == NULL && !S.stop && !S.woken) {
-			struct timespec until;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += 30;
-			pthread_cond_timedwait(&S.cv, &S.mu, &until);
-		}
-		S.woken = false;
-		bool stop = S.stop;
-		pthread_mutex_unlock(&S.mu);
-		if (stop)
+		/* after a scan, at once to the next due one */
+		if (ck_bgthread_sleep(&T, ran ? 0 : 30))
 			break;
 	}
 	ck_store_free(st);
@@ -183,38 +172,19 @@ ck_scan_scheduler_start(const char *db_url, struct ck_err *err)
 
 	if ((r = ck_store_open(db_url, &st, err)) != 0)
 		return r;
-	pthread_mutex_lock(&S.mu);
-	S.stop = S.woken = false;
-	if (pthread_create(&S.th, NULL, scheduler_main, st) != 0) {
-		pthread_mutex_unlock(&S.mu);
+	if ((r = ck_bgthread_start(&T, scheduler_main, st, err)) != 0)
 		ck_store_free(st);
-		return ck_err_set(err, CK_E_INTERNAL, "pthread_create");
-	}
-	S.running = true;
-	pthread_mutex_unlock(&S.mu);
-	return 0;
+	return r;
 }
 
 void
 ck_scan_scheduler_wake(void)
 {
-	pthread_mutex_lock(&S.mu);
-	S.woken = true;
-	pthread_cond_signal(&S.cv);
-	pthread_mutex_unlock(&S.mu);
+	ck_bgthread_wake(&T);
 }
 
 void
 ck_scan_scheduler_stop(void)
 {
-	pthread_mutex_lock(&S.mu);
-	if (!S.running) {
-		pthread_mutex_unlock(&S.mu);
-		return;
-	}
-	S.stop = true;
-	pthread_cond_signal(&S.cv);
-	pthread_mutex_unlock(&S.mu);
-	pthread_join(S.th, NULL);
-	S.running = false;
+	(void)ck_bgthread_stop(&T);
 }

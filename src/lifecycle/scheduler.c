@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/bgthread.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -28,11 +29,10 @@
 #define MAX_SLEEP 60
 #define EXPIRY_EVERY 3600
 
+static struct ck_bgthread T = CK_BGTHREAD_INIT;
+
 static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t th;
-	bool running, stop, woken;
+	pthread_mutex_t mu; /* pending */
 	const struct ck_config *cfg;
 	/* New channels (SIGHUP), taken by the thread at its next pass: mu
 	 * is never held across a pass, so waking it never blocks. */
@@ -41,7 +41,7 @@ static struct {
 	struct ck_notify_config *nc;
 	int64_t last_expiry;
 	int64_t *last_flush; /* per channel of nc */
-} S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} S = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- delivery (alerts.c) ---- */
 
@@ -464,24 +464,9 @@ scheduler_main(void *arg)
 		wait = next == INT64_MAX ? MAX_SLEEP : next - ck_now();
 		if (wait > MAX_SLEEP)
 			wait = MAX_SLEEP;
-		pthread_mutex_lock(&S.mu);
-		if (wait > 0 && !S.stop && !S.woken) {
-			struct timespec until;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += wait;
-			pthread_cond_timedwait(&S.cv, &S.mu, &until);
-		} else if (wait <= 0 && !S.stop && !S.woken) {
-			/* due work left (a bounded pass): go on after a
-			 * breath, so a stop is seen */
-			struct timespec until;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += 1;
-			pthread_cond_timedwait(&S.cv, &S.mu, &until);
-		}
-		S.woken = false;
-		bool stop = S.stop;
-		pthread_mutex_unlock(&S.mu);
-		if (stop)
+		/* due work left (a bounded pass): go on after a breath,
+		 * so that a stop is seen */
+		if (ck_bgthread_sleep(&T, wait > 0 ? wait : 1))
 			break;
 	}
 	ck_store_free(st);
@@ -499,9 +484,8 @@ ck_renew_scheduler_configure(const struct ck_config *cfg, struct ck_err *err)
 	pthread_mutex_lock(&S.mu);
 	ck_notify_config_free(S.pending);
 	S.pending = nc;
-	S.woken = true;
-	pthread_cond_signal(&S.cv);
 	pthread_mutex_unlock(&S.mu);
+	ck_bgthread_wake(&T);
 	return 0;
 }
 
@@ -516,42 +500,24 @@ ck_renew_scheduler_start(const struct ck_config *cfg, struct ck_err *err)
 	if ((r = ck_store_open(
 	         ck_config_str(cfg, CK_CFG_DATABASE), &st, err)) != 0)
 		return r;
-	pthread_mutex_lock(&S.mu);
 	S.cfg = cfg;
-	S.stop = S.woken = false;
 	S.last_expiry = 0;
-	if (pthread_create(&S.th, NULL, scheduler_main, st) != 0) {
-		pthread_mutex_unlock(&S.mu);
+	if ((r = ck_bgthread_start(&T, scheduler_main, st, err)) != 0)
 		ck_store_free(st);
-		return ck_err_set(err, CK_E_INTERNAL, "pthread_create");
-	}
-	S.running = true;
-	pthread_mutex_unlock(&S.mu);
-	return 0;
+	return r;
 }
 
 void
 ck_renew_scheduler_wake(void)
 {
-	pthread_mutex_lock(&S.mu);
-	S.woken = true;
-	pthread_cond_signal(&S.cv);
-	pthread_mutex_unlock(&S.mu);
+	ck_bgthread_wake(&T);
 }
 
 void
 ck_renew_scheduler_stop(void)
 {
-	pthread_mutex_lock(&S.mu);
-	if (!S.running) {
-		pthread_mutex_unlock(&S.mu);
+	if (!ck_bgthread_stop(&T))
 		return;
-	}
-	S.stop = true;
-	pthread_cond_signal(&S.cv);
-	pthread_mutex_unlock(&S.mu);
-	pthread_join(S.th, NULL);
-	S.running = false;
 	ck_notify_config_free(S.nc);
 	ck_notify_config_free(S.pending);
 	S.nc = S.pending = NULL;
