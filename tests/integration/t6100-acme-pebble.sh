@@ -55,30 +55,9 @@ cc -std=c17 -D_GNU_SOURCE $SAN -I"$REPO/src" -o "$T/probe" "$REPO/tests/integrat
 	$(pkg-config --libs libcrypto libssl sqlite3 libevent libevent_openssl libevent_pthreads inih jansson libcurl) \
 	-lpthread -lm || fail "cannot build acme-probe"
 
-# pebble's HTTPS listener: a throw-away root and a leaf for 127.0.0.1.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	-keyout tls-ca.key -out tls-ca.pem -days 30 -subj "/CN=t6100 pebble TLS root" \
-	-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	-keyout tls.key -out tls.csr -subj "/CN=localhost" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >tls.ext
-openssl x509 -req -in tls.csr -CA tls-ca.pem -CAkey tls-ca.key -CAcreateserial \
-	-days 30 -extfile tls.ext -out tls.pem 2>/dev/null
-
-HMAC=zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W
-cat >pebble.json <<EOF
-{ "pebble": {
-    "listenAddress": "127.0.0.1:$PORT",
-    "managementListenAddress": "127.0.0.1:$MGMT",
-    "certificate": "$T/tls.pem", "privateKey": "$T/tls.key",
-    "httpPort": $HTTP01, "tlsPort": $TLSALPN, "ocspResponderURL": "",
-    "externalAccountBindingRequired": true,
-    "externalAccountMACKeys": { "kid-1": "$HMAC" } } }
-EOF
-pebble-challtestsrv -management "127.0.0.1:$CTS" -dns01 "127.0.0.1:$DNS" \
-	-http01 "" -https01 "" -tlsalpn01 "" -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
-	>cts.log 2>&1 &
-PIDS="$PIDS $!"
+# pebble's HTTPS listener, config and DNS server
+. "$REPO/tests/integration/pebble-lib.sh"
+pebble_setup t6100
 # PEBBLE_WFE_NONCEREJECT unset: 5% of good nonces get badNonce.
 # Two roots: every certificate also has an alternate chain (Link
 # rel="alternate") up to the second root.

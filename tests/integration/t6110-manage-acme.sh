@@ -38,28 +38,8 @@ for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))')
 PORT=$1 MGMT=$2 HTTP01=$3 TLSALPN=$4 DNS=$5 CTS=$6
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	-keyout tls-ca.key -out tls-ca.pem -days 30 -subj "/CN=t6110 pebble TLS root" \
-	-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	-keyout tls.key -out tls.csr -subj "/CN=localhost" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >tls.ext
-openssl x509 -req -in tls.csr -CA tls-ca.pem -CAkey tls-ca.key -CAcreateserial \
-	-days 30 -extfile tls.ext -out tls.pem 2>/dev/null
-HMAC=zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W
-cat >pebble.json <<EOF
-{ "pebble": {
-    "listenAddress": "127.0.0.1:$PORT",
-    "managementListenAddress": "127.0.0.1:$MGMT",
-    "certificate": "$T/tls.pem", "privateKey": "$T/tls.key",
-    "httpPort": $HTTP01, "tlsPort": $TLSALPN, "ocspResponderURL": "",
-    "externalAccountBindingRequired": true,
-    "externalAccountMACKeys": { "kid-1": "$HMAC" } } }
-EOF
-pebble-challtestsrv -management "127.0.0.1:$CTS" -dns01 "127.0.0.1:$DNS" \
-	-http01 "" -https01 "" -tlsalpn01 "" -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
-	>cts.log 2>&1 &
-PIDS="$PIDS $!"
+. "$REPO/tests/integration/pebble-lib.sh"
+pebble_setup t6110
 env -u PEBBLE_WFE_NONCEREJECT PEBBLE_VA_NOSLEEP=1 \
 	pebble -config pebble.json -dnsserver "127.0.0.1:$DNS" -strict=false >pebble.log 2>&1 &
 PIDS="$PIDS $!"
