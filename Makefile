@@ -167,6 +167,7 @@ bench-deploy: all
 	CERTKEEP=$(abspath $(BIN)) bash bench/deploy.sh
 
 bench-acme: all
+	$(MAKE) -C bench B=$(abspath $(B)) build
 	CERTKEEP=$(abspath $(BIN)) bash bench/acme.sh
 
 bench-agent: all

@@ -60,7 +60,16 @@
 # TMPDIR=/dev/shm puts the inventory on tmpfs (fsync free): the
 # difference between the two runs is what durability costs.
 #
+# CLIENT=c drives both servers with certkeep's own ACME client instead
+# (bench/acme_drive.c: the "acme" issuer connector renewals use, N
+# threads, one TLS connection per order, webroot http-01 served by the
+# driver), whose CPU per order is a fraction of acme-client's, so that the
+# servers' own costs decide the rates. It polls as it does against a real
+# CA (first poll after 250 ms), so it needs a larger N: NS="32 128".
+#
 # Settings (environment): CERTKEEP (binary, default build/release/certkeep),
+# CLIENT=node|c (default node; c runs bench/acme-drive next to the binary,
+# built by `make -C bench build`, which `make bench-acme` does),
 # NS="1 8 32" (concurrent clients), WARMUP=3, DURATION=15 (seconds per run),
 # WORKERS=2, ACCESS_LOG=on (certkeep as shipped: one line per request),
 # BACKOFF_MIN=5 (ms), NONCE_POOL=0, ACME_CLIENT=acme-client@5, KEEP=0.
@@ -88,6 +97,8 @@ die() { say "acme.sh: $*"; exit 1; }
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 DRIVER=$HERE/acme_drive.js
+CLIENT=${CLIENT:-node}
+case $CLIENT in node | c) ;; *) say "acme.sh: CLIENT is node or c"; exit 2 ;; esac
 NODE_DIR=$HERE/cache/acme-client
 
 # ------------------------------------------------------------------ checks
@@ -108,6 +119,9 @@ fi
     { say "acme.sh: node $(node --version) is too old (18 or later)"; exit 2; }
 [ -x "$CERTKEEP" ] || { say "acme.sh: no certkeep binary at $CERTKEEP (make, or CERTKEEP=path)"; exit 2; }
 CERTKEEP=$(readlink -f "$CERTKEEP")
+CDRIVE=$(dirname "$CERTKEEP")/bench/acme-drive
+[ "$CLIENT" = node ] || [ -x "$CDRIVE" ] ||
+    { say "acme.sh: CLIENT=c needs $CDRIVE (make -C bench build)"; exit 2; }
 
 # No proxy, and the trust roots are given per server below.
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
@@ -175,7 +189,8 @@ T0=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 read -ra NSA <<<"$NS"
 nruns=${#NSA[@]}
-say "ACME orders benchmark: certkeep $CERTKEEP and pebble, driven by npm acme-client"
+if [ "$CLIENT" = c ]; then by="certkeep's own ACME client (bench/acme-drive)"; else by="npm acme-client"; fi
+say "ACME orders benchmark: certkeep $CERTKEEP and pebble, driven by $by"
 say "  $(nproc) cores, N in {$NS}, ${WARMUP}s warm-up + ${DURATION}s per run, workers=$WORKERS, access_log=$ACCESS_LOG"
 say "  about $(( (WARMUP + DURATION + 3) * 2 * nruns + 15 )) s; temp dir $W"
 
@@ -275,11 +290,19 @@ CLK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 drive() {
 	local label=$1 n=$2 dir=$3 root=$4 pid=$5 out=$W/res-$1-$2
 	say "  $label, N=$n"
-	NODE_EXTRA_CA_CERTS=$root timeout --foreground $((WARMUP + DURATION + 90)) \
-	    node "$DRIVER" --dir "$dir" --ca "$root" --n "$n" --warmup "$WARMUP" \
-	    --duration "$DURATION" --http01 "$H01" --label "$label" --pids "$pid" \
-	    --backoff-min "$BACKOFF_MIN" --nonce-pool "$NONCE_POOL" >"$out" 2>"$out.err" ||
-	    { cat "$out" "$out.err" >&2; die "$label N=$n: the driver failed"; }
+	if [ "$CLIENT" = c ]; then
+		timeout --foreground $((WARMUP + DURATION + 90)) \
+		    "$CDRIVE" --dir "$dir" --ca "$root" --n "$n" --warmup "$WARMUP" \
+		    --duration "$DURATION" --http01 "$H01" --label "$label" --pids "$pid" \
+		    >"$out" 2>"$out.err" ||
+		    { cat "$out" "$out.err" >&2; die "$label N=$n: the driver failed"; }
+	else
+		NODE_EXTRA_CA_CERTS=$root timeout --foreground $((WARMUP + DURATION + 90)) \
+		    node "$DRIVER" --dir "$dir" --ca "$root" --n "$n" --warmup "$WARMUP" \
+		    --duration "$DURATION" --http01 "$H01" --label "$label" --pids "$pid" \
+		    --backoff-min "$BACKOFF_MIN" --nonce-pool "$NONCE_POOL" >"$out" 2>"$out.err" ||
+		    { cat "$out" "$out.err" >&2; die "$label N=$n: the driver failed"; }
+	fi
 	kill -0 "$pid" 2>/dev/null || die "$label died during N=$n"
 	node "$DRIVER" --line "$out"
 }
@@ -322,14 +345,19 @@ STOP_MS=$(( ($(date +%s%N) - t1) / 1000000 ))
 
 CK_VER=$("$CERTKEEP" --version 2>/dev/null | head -1)
 PB_VER=$(dpkg-query -W -f='${Version}' pebble 2>/dev/null || echo '?')
-CL_VER=$(node -p 'require("acme-client/package.json").version')
+CL_VER=$(node -p 'require("acme-client/package.json").version' 2>/dev/null || echo '?')
 {
 	echo
 	echo "ACME complete orders per second (newOrder to certificate downloaded and parsed, http-01, one name per order)"
 	echo "on loopback: $(nproc) cores shared by the server and the client (load average before: $LOAD0); ${WARMUP}s warm-up, then ${DURATION}s counted per run"
 	if [ "$NONCE_POOL" = 1 ]; then nonces="nonces from earlier answers (NONCE_POOL=1)"; else nonces="HEAD newNonce before each signed request (as shipped)"; fi
-	echo "client: npm acme-client $CL_VER (auto(), skipChallengeVerification, backoff ${BACKOFF_MIN} ms..1 s) on node $(node --version),"
-	echo "  $nonces; one process per run, one P-256 account, N concurrent order loops, a new P-256 key and name per order"
+	if [ "$CLIENT" = c ]; then
+		echo "client: certkeep's acme issuer connector (bench/acme-drive, the client renewals use): one TLS connection per order,"
+		echo "  nonces from earlier answers, polls after 250 ms then doubling; one process, one P-256 account, N threads, a new P-256 key and name per order"
+	else
+		echo "client: npm acme-client $CL_VER (auto(), skipChallengeVerification, backoff ${BACKOFF_MIN} ms..1 s) on node $(node --version),"
+		echo "  $nonces; one process per run, one P-256 account, N concurrent order loops, a new P-256 key and name per order"
+	fi
 	echo "certkeep: $CK_VER, serve --workers $WORKERS, SQLite, access_log=$ACCESS_LOG, real http-01 validation (the driver answers)"
 	echo "pebble: $PB_VER, PEBBLE_VA_NOSLEEP=1 PEBBLE_VA_ALWAYS_VALID=1 PEBBLE_WFE_NONCEREJECT=0 (no validation at all)"
 	echo

@@ -1,5 +1,6 @@
 /*
- * The HTTP client of fetch.h: one libcurl easy handle per call, bounded
+ * The HTTP client of fetch.h: one libcurl easy handle per call (or per
+ * session, which keeps its connections), bounded
  * body, bounded headers, no proxies, no redirects, http and https only.
  */
 #include "base/fetch.h"
@@ -137,9 +138,57 @@ scheme_ok(const char *url)
 	    strncasecmp(url, "http://", 7) == 0;
 }
 
+struct ck_fetch_session {
+	CURL *h;
+};
+
+static int
+global_ok(struct ck_err *err)
+{
+	pthread_once(&global_once, global_init);
+	if (global_rc != CURLE_OK)
+		return ck_err_set(err, CK_E_INTERNAL, "fetch: curl init: %s",
+		    curl_easy_strerror(global_rc));
+	return 0;
+}
+
+int
+ck_fetch_session_new(struct ck_fetch_session **out, struct ck_err *err)
+{
+	struct ck_fetch_session *s;
+	int r;
+
+	*out = NULL;
+	if ((r = global_ok(err)) != 0)
+		return r;
+	s = ck_calloc(1, sizeof(*s));
+	if ((s->h = curl_easy_init()) == NULL) {
+		free(s);
+		return ck_err_set(err, CK_E_INTERNAL, "fetch: curl handle");
+	}
+	*out = s;
+	return 0;
+}
+
+void
+ck_fetch_session_free(struct ck_fetch_session *s)
+{
+	if (s == NULL)
+		return;
+	curl_easy_cleanup(s->h);
+	free(s);
+}
+
 int
 ck_fetch(const struct ck_fetch_req *req, struct ck_fetch_resp *resp,
     struct ck_err *err)
+{
+	return ck_fetch_in(NULL, req, resp, err);
+}
+
+int
+ck_fetch_in(struct ck_fetch_session *s, const struct ck_fetch_req *req,
+    struct ck_fetch_resp *resp, struct ck_err *err)
 {
 	CURL *h = NULL;
 	struct curl_slist *hdrs = NULL;
@@ -159,10 +208,8 @@ ck_fetch(const struct ck_fetch_req *req, struct ck_fetch_resp *resp,
 	    strcmp(method, "POST") != 0)
 		return ck_err_set(
 		    err, CK_E_INVAL, "fetch: unsupported method %s", method);
-	pthread_once(&global_once, global_init);
-	if (global_rc != CURLE_OK)
-		return ck_err_set(err, CK_E_INTERNAL, "fetch: curl init: %s",
-		    curl_easy_strerror(global_rc));
+	if ((r = global_ok(err)) != 0)
+		return r;
 	if (req->trust_pem == NULL && req->trust_file != NULL &&
 	    (r = ck_file_read(req->trust_file, TRUST_FILE_MAX, &trust, err)) !=
 	        0)
@@ -170,8 +217,14 @@ ck_fetch(const struct ck_fetch_req *req, struct ck_fetch_resp *resp,
 	if (req->trust_pem != NULL)
 		ck_buf_add(&trust, req->trust_pem, strlen(req->trust_pem));
 
-	if ((h = curl_easy_init()) == NULL)
+	/* A session's handle keeps its connections (and resolved names)
+	 * across the curl_easy_reset at the end of each call. */
+	if (s != NULL)
+		h = s->h;
+	else if ((h = curl_easy_init()) == NULL) {
+		ck_buf_release(&trust);
 		return ck_err_set(err, CK_E_INTERNAL, "fetch: curl handle");
+	}
 	x.resp = resp;
 	x.max_body = req->max_body != 0 ? req->max_body : CK_FETCH_MAX_BODY;
 	x.too_large = false;
@@ -242,8 +295,13 @@ ck_fetch(const struct ck_fetch_req *req, struct ck_fetch_resp *resp,
 	else
 		r = ck_err_set(err, CK_E_IO, "%s: %s", req->url,
 		    ebuf[0] != '\0' ? ebuf : curl_easy_strerror(rc));
+	/* The handle must not keep pointers into this call's frame (error
+	 * buffer, header list, body) past it. */
+	if (s != NULL)
+		curl_easy_reset(h);
+	else
+		curl_easy_cleanup(h);
 	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(h);
 	ck_buf_release(&trust);
 	return r;
 }

@@ -75,10 +75,24 @@ void ck_fetch_resp_release(struct ck_fetch_resp *r);
  * CK_E_TIMEOUT when the time is up, CK_E_TOO_LARGE when the body exceeds
  * max_body, CK_E_IO for anything else (name resolution, connection, TLS,
  * trust), with the reason naming the URL. Thread-safe: each call uses its
- * own handle.
+ * own handle (and its own connection, closed at the end).
  */
 int ck_fetch(const struct ck_fetch_req *req, struct ck_fetch_resp *resp,
     struct ck_err *err);
+
+/*
+ * A session: the requests of one conversation with one server (an ACME
+ * order is ten of them) go over the connections the session keeps open,
+ * so one TLS handshake serves them all instead of one each. Not for two
+ * threads at once. ck_fetch_session_free closes the connections; NULL is
+ * accepted.
+ */
+struct ck_fetch_session;
+int ck_fetch_session_new(struct ck_fetch_session **out, struct ck_err *err);
+void ck_fetch_session_free(struct ck_fetch_session *s);
+/* ck_fetch over s's connections; s NULL is ck_fetch. */
+int ck_fetch_in(struct ck_fetch_session *s, const struct ck_fetch_req *req,
+    struct ck_fetch_resp *resp, struct ck_err *err);
 
 /*
  * Reads a Retry-After value (RFC 9110: delay-seconds or an HTTP-date)

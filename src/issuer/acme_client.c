@@ -115,7 +115,7 @@ do_fetch(struct acme *a, const char *method, const char *url,
 	    .max_body = max != 0 ? max : ACME_JSON_MAX,
 	    .timeout_ms = left,
 	    .trust_pem = a->def->trust_pem};
-	if ((r = ck_fetch(&q, resp, err)) != 0)
+	if ((r = ck_fetch_in(a->http, &q, resp, err)) != 0)
 		return ck_err_wrap(err, fetch_code(r), "acme");
 	/* Every answer carries a fresh nonce; keeping it saves a HEAD. */
 	if (resp->replay_nonce != NULL &&
@@ -220,6 +220,8 @@ acme_open(struct ck_issuer_def *def, struct acme *a, struct ck_err *err)
 		return ck_err_set(err, CK_E_INVAL,
 		    "acme issuer %s: no directory url",
 		    def->name != NULL ? def->name : "");
+	if ((r = ck_fetch_session_new(&a->http, err)) != 0)
+		return r;
 	if ((r = acme_get(a, def->directory, &resp, err)) == 0 &&
 	    (r = acme_dir_parse(resp.body.p, resp.body.len, &a->dir, err)) == 0)
 		acme_caps_note(def->directory, a->dir.renewal_info != NULL);
@@ -234,6 +236,7 @@ acme_close(struct acme *a)
 	EVP_PKEY_free(a->key);
 	free(a->kid);
 	free(a->nonce);
+	ck_fetch_session_free(a->http);
 	memset(a, 0, sizeof(*a));
 }
 

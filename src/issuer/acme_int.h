@@ -180,6 +180,9 @@ struct acme {
 	uint64_t deadline_ns; /* ck_mono_ns() by which all must be done */
 	char problem[64]; /* last problem type, "" if none */
 	unsigned nonce_retries; /* badNonce answers retried, for tests */
+	/* the order's requests share its connections: one handshake, not
+	 * one per request */
+	struct ck_fetch_session *http;
 };
 
 /* Fetches the directory; a's other members start empty. */

@@ -4,7 +4,8 @@
  * headers, body), the response headers kept (Location, Replay-Nonce,
  * Retry-After, repeated Link), the bounds (body size, time), the errors
  * (refused connection, bad scheme), https with a given trust PEM and with
- * the wrong one, and proxies from the environment ignored.
+ * the wrong one, proxies from the environment ignored, and a session's
+ * requests sharing one connection.
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
@@ -397,4 +398,103 @@ Test(fetch, retry_after)
 	cr_assert_not(ck_fetch_retry_after("12x", 0, &s));
 	cr_assert_not(ck_fetch_retry_after("-5", 0, &s));
 	cr_assert_not(ck_fetch_retry_after(NULL, 0, &s));
+}
+
+/* Serves connections one after the other, every request on each, until
+ * the listener is shut down; counts both. */
+struct ka_srv {
+	struct srv s;
+	int conns, reqs;
+};
+
+static void *
+serve_keepalive(void *arg)
+{
+	struct ka_srv *k = arg;
+	static const char answer[] =
+	    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	int c;
+
+	while ((c = accept(k->s.fd, NULL, NULL)) >= 0) {
+		SSL *ssl = SSL_new(k->s.tls);
+		k->conns++;
+		SSL_set_fd(ssl, c);
+		if (SSL_accept(ssl) != 1)
+			goto next;
+		for (;;) {
+			size_t n = 0, w;
+			char req[4096];
+			int got;
+			while ((w = want_len(req, n)) == 0 || n < w) {
+				got = SSL_read(
+				    ssl, req + n, (int)(sizeof(req) - 1 - n));
+				if (got <= 0)
+					goto next;
+				n += (size_t)got;
+				req[n] = '\0';
+			}
+			k->reqs++;
+			SSL_write(ssl, answer, (int)sizeof(answer) - 1);
+		}
+	next:
+		SSL_free(ssl);
+		close(c);
+	}
+	return NULL;
+}
+
+static void
+ka_run(struct ka_srv *k, struct ck_fetch_session *sess, const char *trust)
+{
+	struct sockaddr_in a = {0};
+	socklen_t al = sizeof(a);
+	struct ck_err err = {0};
+
+	k->s.fd = socket(AF_INET, SOCK_STREAM, 0);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(bind(k->s.fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	cr_assert(listen(k->s.fd, 8) == 0);
+	getsockname(k->s.fd, (struct sockaddr *)&a, &al);
+	k->s.port = ntohs(a.sin_port);
+	pthread_create(&k->s.th, NULL, serve_keepalive, k);
+	for (int i = 0; i < 3; i++) {
+		struct ck_fetch_resp r;
+		struct ck_fetch_req q = {.method = i == 1 ? "POST" : "GET",
+		    .url = url(&k->s, "https", "localhost", "/x"),
+		    .body = "{}",
+		    .body_len = i == 1 ? 2 : 0,
+		    .timeout_ms = 3000,
+		    .trust_pem = trust};
+		cr_assert_eq(
+		    ck_fetch_in(sess, &q, &r, &err), 0, "%d: %s", i, err.msg);
+		cr_assert_eq(r.status, 200);
+		cr_assert_str_eq(r.body.p, "ok");
+		ck_fetch_resp_release(&r);
+	}
+}
+
+Test(fetch, session_keeps_its_connection)
+{
+	struct ka_srv one = {0}, each = {0};
+	struct ck_fetch_session *sess = NULL;
+	struct ck_buf pem = CK_BUF_INIT;
+	struct ck_err err = {0};
+
+	make_tls(&one.s.tls, &pem);
+	each.s.tls = one.s.tls;
+	cr_assert_eq(ck_fetch_session_new(&sess, &err), 0, "%s", err.msg);
+	ka_run(&one, sess, pem.p);
+	ck_fetch_session_free(sess); /* closes the connection */
+	srv_stop(&one.s);
+	cr_assert_eq(one.reqs, 3);
+	cr_assert_eq(one.conns, 1, "a session made %d connections", one.conns);
+
+	/* without a session, a connection per request */
+	ka_run(&each, NULL, pem.p);
+	srv_stop(&each.s);
+	cr_assert_eq(each.reqs, 3);
+	cr_assert_eq(each.conns, 3);
+	SSL_CTX_free(one.s.tls);
+	ck_buf_release(&pem);
 }
