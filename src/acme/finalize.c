@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "ca/ca.h"
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/revoke.h"
 #include "x509/x509.h"
@@ -163,7 +164,9 @@ ck_acme_finalize(struct ck_http_ctx *c)
 		acme_prob(&p, "malformed", "finalize needs csr in base64url");
 		goto fail;
 	}
-	if (ck_x509_csr_parse((uint8_t *)der.p, der.len, &csr, &err) != 0) {
+	/* read as the CA reads it (no key decoders), which enroll does
+	 * again: names are checked first */
+	if (ck_ca_csr_read((uint8_t *)der.p, der.len, &csr, &err) != 0) {
 		acme_prob(&p, "badCSR", "%s", err.msg);
 		goto fail;
 	}

@@ -7,6 +7,7 @@
  */
 #include "acme/acme_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,53 @@ acme_req_release(struct acme_req *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/*
+ * Account keys as built from their stored JWK, by account id: making an
+ * OpenSSL key from JWK parameters costs more than the signature check it
+ * serves, and every request of an account needs the same key. An entry
+ * counts only while the stored JWK is the same text, so a keyChange
+ * takes effect at the next request.
+ */
+#define KEY_CACHE 256
+static struct {
+	int64_t id;
+	char *jwk;
+	struct ck_jwk *k;
+} key_cache[KEY_CACHE];
+static pthread_mutex_t key_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+account_key(
+    int64_t id, const char *jwk, struct ck_jwk **out, struct ck_err *err)
+{
+	size_t slot = (size_t)((uint64_t)id % KEY_CACHE);
+	struct ck_jwk *k, *old_k;
+	char *old_j;
+	int r;
+
+	pthread_mutex_lock(&key_mu);
+	if (key_cache[slot].id == id && key_cache[slot].jwk != NULL &&
+	    strcmp(key_cache[slot].jwk, jwk) == 0) {
+		*out = ck_jwk_ref(key_cache[slot].k);
+		pthread_mutex_unlock(&key_mu);
+		return 0;
+	}
+	pthread_mutex_unlock(&key_mu);
+	if ((r = ck_jwk_parse_text(jwk, strlen(jwk), &k, err)) != 0)
+		return r;
+	pthread_mutex_lock(&key_mu);
+	old_k = key_cache[slot].k;
+	old_j = key_cache[slot].jwk;
+	key_cache[slot].id = id;
+	key_cache[slot].jwk = ck_strdup(jwk);
+	key_cache[slot].k = ck_jwk_ref(k);
+	pthread_mutex_unlock(&key_mu);
+	ck_jwk_free(old_k);
+	free(old_j);
+	*out = k;
+	return 0;
+}
+
 /* The account id a kid names: "<base>/account/<id>". */
 static int64_t
 kid_id(const struct acme_req *r, const char *kid)
@@ -225,8 +273,7 @@ acme_req_post(struct acme_req *r, int want_jwk)
 			goto fail;
 		}
 		r->has_acct = true;
-		if (ck_jwk_parse_text(
-		        r->acct.jwk, strlen(r->acct.jwk), &r->key, &err) != 0) {
+		if (account_key(r->acct.id, r->acct.jwk, &r->key, &err) != 0) {
 			acme_prob(
 			    &p, "serverInternal", "account key: %s", err.msg);
 			goto fail;

@@ -168,6 +168,18 @@ int ck_ca_sign(struct ck_store *st, const struct ck_sign_req *req,
     struct ck_err *err);
 
 /*
+ * Reads a certificate request as ck_ca_sign does (for EC, RSA and Ed25519
+ * keys without OpenSSL's key decoders, several times cheaper; any other
+ * by ck_x509_csr_parse): the names and the key of *out as that call fills
+ * them, subject left NULL. A request whose self-signature does not verify
+ * is refused (CK_E_INVAL) rather than returned with signature_ok false.
+ * For doors that check names before they enroll (ACME finalize).
+ */
+struct ck_csr; /* x509/x509.h */
+int ck_ca_csr_read(
+    const uint8_t *der, size_t len, struct ck_csr **out, struct ck_err *err);
+
+/*
  * Forgets the CA and OCSP responder keys and master keys that signing keeps
  * decoded in memory (see src/ca/keycache.c), wiping them. Runs by itself at
  * exit; tests call it to start cold. Safe to call from any thread, but keys

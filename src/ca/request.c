@@ -416,6 +416,33 @@ ca_request_read(
 }
 
 int
+ck_ca_csr_read(
+    const uint8_t *der, size_t len, struct ck_csr **out, struct ck_err *err)
+{
+	struct ca_request q;
+	struct ck_csr *c;
+	int r;
+
+	*out = NULL;
+	if ((r = ca_request_read(der, len, &q, err)) != 0)
+		return r;
+	c = ck_calloc(1, sizeof(*c));
+	c->cn = q.cn;
+	c->sans = q.sans;
+	c->n_sans = q.n_sans;
+	q.cn = NULL;
+	q.sans = NULL;
+	q.n_sans = 0;
+	memcpy(c->key_type, q.key_type, sizeof(c->key_type));
+	memcpy(c->curve, q.curve, sizeof(c->curve));
+	c->key_bits = q.key_bits;
+	c->signature_ok = true;
+	ca_request_release(&q);
+	*out = c;
+	return 0;
+}
+
+int
 ca_request_set_pubkey(const struct ca_request *q, X509 *x, struct ck_err *err)
 {
 	const ASN1_OBJECT *oid;

@@ -99,6 +99,8 @@ record_one(struct ck_store *st, const struct ck_enroll_req *req,
 	    req->ca, req->profile, c->serial, c->subject);
 	if ((r = ck_store_cert_put(
 	         st, c, ck_now(), &res->cert_id, &is_new, err)) != 0 ||
+	    (r = ck_store_cert_signed_by(
+	         st, res->cert_id, so->ca_cert_id, err)) != 0 ||
 	    (r = ck_store_issued_add(st, res->cert_id, so->ca_id, c->serial,
 	         req->profile, req->requested_by, err)) != 0 ||
 	    (r = ck_store_event_add(

@@ -1,7 +1,7 @@
 /*
- * The ACME server's rows (acme.h, migration 014). Statements are prepared
- * per call: ACME requests are few per second per account, and the cached
- * statement table stays for the inventory's hot paths.
+ * The ACME server's rows (acme.h, migration 014). Every request runs a
+ * handful of these statements, so each is prepared once per store handle
+ * (stmt_sql, keyed by its SQL text) rather than parsed per call.
  */
 #include "store/acme.h"
 #include "store/store_int.h"
@@ -13,21 +13,18 @@
 
 #include "base/mem.h"
 
-/* Prepares sql and binds its parameters: fmt has one letter per
- * parameter, 'i' int64_t, 's' string (NULL binds NULL), 'b' blob
+/* The statement for sql (a string constant) with its parameters bound: fmt has
+ * one letter per parameter, 'i' int64_t, 's' string (NULL binds NULL), 'b' blob
  * (pointer, size_t). NULL on error (in err). */
 static sqlite3_stmt *
 prep(struct ck_store *st, struct ck_err *err, const char *sql, const char *fmt,
     ...)
 {
-	sqlite3_stmt *q = NULL;
+	sqlite3_stmt *q = stmt_sql(st, sql, "acme", err);
 	va_list ap;
-	int rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
 
-	if (rc != SQLITE_OK) {
-		db_err(st, rc, err, "acme");
+	if (q == NULL)
 		return NULL;
-	}
 	va_start(ap, fmt);
 	for (int i = 1; fmt[i - 1] != '\0'; i++) {
 		if (fmt[i - 1] == 'i') {
@@ -62,7 +59,7 @@ write1(
 	if (r != 0 &&
 	    sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE)
 		r = ck_err_set(err, CK_E_EXISTS, "%s: exists already", what);
-	sqlite3_finalize(q);
+	stmt_sql_done(st, q);
 	return r;
 }
 
@@ -79,7 +76,7 @@ read1(
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW)
 		return 0;
-	sqlite3_finalize(q);
+	stmt_sql_done(st, q);
 	if (rc == SQLITE_DONE)
 		return ck_err_set(err, CK_E_NOTFOUND, "no such %s", what);
 	return db_err(st, rc, err, what);
@@ -150,7 +147,7 @@ account_read(struct ck_store *st, sqlite3_stmt *q, struct ck_acme_account *a,
 	a->jwk = dup_col(q, 5);
 	a->contact = dup_col(q, 6);
 	a->created_at = sqlite3_column_int64(q, 7);
-	sqlite3_finalize(q);
+	stmt_sql_done(st, q);
 	return 0;
 }
 
@@ -219,7 +216,7 @@ ck_store_acme_eab_get(struct ck_store *st, const char *kid, const char *ca,
 	ck_buf_add(sealed, sqlite3_column_blob(q, 0),
 	    (size_t)sqlite3_column_bytes(q, 0));
 	*account_id = sqlite3_column_int64(q, 1);
-	sqlite3_finalize(q);
+	stmt_sql_done(st, q);
 	return 0;
 }
 
@@ -297,7 +294,7 @@ ck_store_acme_order_get(struct ck_store *st, int64_t id,
 	o->not_after = sqlite3_column_int64(q, 8);
 	o->cert_id = sqlite3_column_int64(q, 9);
 	o->profile = dup_col(q, 10);
-	sqlite3_finalize(q);
+	stmt_sql_done(st, q);
 	return 0;
 }
 
@@ -329,7 +326,7 @@ ck_store_acme_order_ids(struct ck_store *st, int64_t account_id,
 		return CK_E_DB;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW && *n < limit)
 		ids[(*n)++] = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+	stmt_sql_done(st, q);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return db_err(st, rc, err, "acme orders");
 	return 0;
@@ -348,7 +345,7 @@ ck_store_acme_cert_account(struct ck_store *st, int64_t cert_id,
 	if ((r = read1(st, q, "acme order for the certificate", err)) != 0)
 		return r;
 	*account_id = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+	stmt_sql_done(st, q);
 	return 0;
 }
 
@@ -389,7 +386,7 @@ ck_store_acme_eab_allow_get(struct ck_store *st, const char *kid,
 	if ((r = read1(st, q, "eab key", err)) != 0)
 		return r;
 	ck_buf_adds(out, (const char *)sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
+	stmt_sql_done(st, q);
 	return 0;
 }
 
@@ -406,7 +403,7 @@ count_since(struct ck_store *st, sqlite3_stmt *q, int64_t *count,
 		return r;
 	*count = sqlite3_column_int64(q, 0);
 	*oldest = sqlite3_column_int64(q, 1);
-	sqlite3_finalize(q);
+	stmt_sql_done(st, q);
 	return 0;
 }
 
@@ -475,7 +472,7 @@ ck_store_acme_issued_get(struct ck_store *st, const char *ca,
 	out->revoked_at = sqlite3_column_int64(q, 4);
 	out->account_id = sqlite3_column_int64(q, 5);
 	copy(out->aki, sizeof(out->aki), q, 6);
-	sqlite3_finalize(q);
+	stmt_sql_done(st, q);
 	return 0;
 }
 
@@ -509,7 +506,7 @@ ck_store_acme_renew_early_get(struct ck_store *st, const char *ca,
 		r = ck_err_set(err, CK_E_NOTFOUND, "no renew-early");
 	else
 		*at = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+	stmt_sql_done(st, q);
 	return r;
 }
 
@@ -527,7 +524,7 @@ ck_store_acme_replaced(
 	if ((r = read1(st, q, "acme order", err)) != 0)
 		return r;
 	*replaced = sqlite3_column_int64(q, 0) > 0;
-	sqlite3_finalize(q);
+	stmt_sql_done(st, q);
 	return 0;
 }
 
@@ -580,7 +577,7 @@ ck_store_acme_authz_get(struct ck_store *st, int64_t id,
 	if ((r = read1(st, q, "acme authorization", err)) != 0)
 		return r;
 	authz_from(q, a);
-	sqlite3_finalize(q);
+	stmt_sql_done(st, q);
 	return 0;
 }
 
@@ -604,7 +601,7 @@ ck_store_acme_authz_list(struct ck_store *st, int64_t order_id,
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = db_err(st, rc, err, "acme authorizations");
-	sqlite3_finalize(q);
+	stmt_sql_done(st, q);
 	return r;
 }
 
@@ -665,7 +662,7 @@ ck_store_acme_chall_get(struct ck_store *st, int64_t id,
 	if ((r = read1(st, q, "acme challenge", err)) != 0)
 		return r;
 	chall_from(q, c);
-	sqlite3_finalize(q);
+	stmt_sql_done(st, q);
 	return 0;
 }
 
@@ -689,7 +686,7 @@ ck_store_acme_chall_list(struct ck_store *st, int64_t authz_id,
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = db_err(st, rc, err, "acme challenges");
-	sqlite3_finalize(q);
+	stmt_sql_done(st, q);
 	return r;
 }
 

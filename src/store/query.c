@@ -427,6 +427,13 @@ set_link(struct ck_store *st, int64_t id, int state, int64_t issuer_id,
 }
 
 int
+ck_store_cert_signed_by(
+    struct ck_store *st, int64_t id, int64_t issuer_id, struct ck_err *err)
+{
+	return set_link(st, id, 1, issuer_id, err);
+}
+
+int
 ck_store_chain(struct ck_store *st, int64_t id, ck_row_cb cb, void *ctx,
     struct ck_err *err)
 {

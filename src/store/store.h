@@ -66,6 +66,15 @@ void ck_store_fail_after(struct ck_store *st, int nth);
 int ck_store_cert_put(struct ck_store *st, const struct ck_cert *c,
     int64_t seen_at, int64_t *id, bool *is_new, struct ck_err *err);
 
+/*
+ * Records that certificate id is signed by the certificate issuer_id, as
+ * checked: the built-in CA has just signed id with issuer_id's key, so
+ * ck_store_chain need not verify that signature again at the first
+ * download.
+ */
+int ck_store_cert_signed_by(
+    struct ck_store *st, int64_t id, int64_t issuer_id, struct ck_err *err);
+
 /* Records that cert_id was seen at place (kind "file", "endpoint", ...). */
 int ck_store_location_put(struct ck_store *st, int64_t cert_id,
     const char *kind, const char *place, int64_t seen_at, struct ck_err *err);

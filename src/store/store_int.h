@@ -104,6 +104,8 @@ struct counts {
 
 struct wlock;
 
+#define SQL_CACHE_SLOTS 64
+
 struct ck_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[S_MAX];
@@ -129,6 +131,12 @@ struct ck_store {
 	bool iss_valid;
 	char *iss_name, *iss_aki;
 	int64_t iss_id;
+	/* Statements of stmt_sql(), by the address of their SQL text. */
+	struct sql_slot {
+		const char *sql;
+		sqlite3_stmt *q;
+		bool taken;
+	} sql_cache[SQL_CACHE_SLOTS];
 };
 
 /* The index key of a SHA-256: its first 8 bytes, big-endian, with the sign
@@ -171,6 +179,20 @@ void stmt_close(struct ck_store *st, enum stmt_id id, sqlite3_stmt *s);
  */
 int step_write(
     struct ck_store *st, sqlite3_stmt *s, struct ck_err *err, const char *what);
+
+/*
+ * The statement for sql, which must be a string constant: its address is
+ * the key of a cache of prepared statements per handle, so that a
+ * statement run on every request (the ACME server's) is parsed once, not
+ * each time. Comes back reset and without bindings; when the cached one
+ * is in use further up, or the cache is full, a new one is prepared for
+ * this use. Always paired with stmt_sql_done(). NULL on error.
+ */
+sqlite3_stmt *stmt_sql(
+    struct ck_store *st, const char *sql, const char *what, struct ck_err *err);
+/* Ends a use of q from stmt_sql(): kept (reset) or finalized. NULL is
+ * accepted. */
+void stmt_sql_done(struct ck_store *st, sqlite3_stmt *q);
 
 /* A one-off statement (prepared for this call, finalized by the caller),
  * for rows that change at the pace of people and renewals; what names

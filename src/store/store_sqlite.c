@@ -450,6 +450,8 @@ ck_store_free(struct ck_store *st)
 		ck_store_rollback(st);
 	for (int i = 0; i < S_MAX; i++)
 		sqlite3_finalize(st->stmts[i]);
+	for (size_t i = 0; i < SQL_CACHE_SLOTS; i++)
+		sqlite3_finalize(st->sql_cache[i].q);
 	counts_clear(&st->counts);
 	free(st->counts.slots);
 	free(st->place_kind);
@@ -525,6 +527,46 @@ stmt_prepare(struct ck_store *st, const char *sql, sqlite3_stmt **q,
 	int rc = sqlite3_prepare_v2(st->db, sql, -1, q, NULL);
 
 	return rc == SQLITE_OK ? 0 : db_err(st, rc, err, what);
+}
+
+sqlite3_stmt *
+stmt_sql(
+    struct ck_store *st, const char *sql, const char *what, struct ck_err *err)
+{
+	struct sql_slot *free_slot = NULL;
+	sqlite3_stmt *q;
+
+	for (size_t i = 0; i < SQL_CACHE_SLOTS; i++) {
+		struct sql_slot *s = &st->sql_cache[i];
+		if (s->sql == sql && !s->taken) {
+			s->taken = true;
+			return s->q;
+		}
+		if (s->sql == NULL && free_slot == NULL)
+			free_slot = s;
+	}
+	if (stmt_prepare(st, sql, &q, what, err) != 0)
+		return NULL;
+	if (free_slot != NULL)
+		*free_slot = (struct sql_slot){sql, q, true};
+	return q;
+}
+
+void
+stmt_sql_done(struct ck_store *st, sqlite3_stmt *q)
+{
+	if (q == NULL)
+		return;
+	for (size_t i = 0; i < SQL_CACHE_SLOTS; i++) {
+		struct sql_slot *s = &st->sql_cache[i];
+		if (s->q == q) {
+			sqlite3_reset(q);
+			sqlite3_clear_bindings(q);
+			s->taken = false;
+			return;
+		}
+	}
+	sqlite3_finalize(q);
 }
 
 void

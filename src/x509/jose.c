@@ -6,6 +6,7 @@
 #include "x509/jose.h"
 
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -20,6 +21,7 @@
 #include "x509/x509_int.h"
 
 struct ck_jwk {
+	atomic_int refs; /* holders less one: ck_jwk_ref, ck_jwk_free */
 	EVP_PKEY *pk;
 	char kind; /* 'R' RSA, '2' P-256, '3' P-384, 'E' Ed25519 */
 	char *json; /* canonical members */
@@ -336,11 +338,18 @@ ck_jwk_parse_text(
 void
 ck_jwk_free(struct ck_jwk *k)
 {
-	if (k == NULL)
+	if (k == NULL || atomic_fetch_sub(&k->refs, 1) > 0)
 		return;
 	EVP_PKEY_free(k->pk);
 	free(k->json);
 	free(k);
+}
+
+struct ck_jwk *
+ck_jwk_ref(struct ck_jwk *k)
+{
+	atomic_fetch_add(&k->refs, 1);
+	return k;
 }
 
 const char *

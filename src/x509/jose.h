@@ -41,6 +41,9 @@ int ck_jwk_parse(const json_t *jwk, struct ck_jwk **out, struct ck_err *err);
 int ck_jwk_parse_text(
     const char *json, size_t len, struct ck_jwk **out, struct ck_err *err);
 void ck_jwk_free(struct ck_jwk *k);
+/* Another holder of k (its key verifies from several threads at once):
+ * each ck_jwk_ref is matched by a ck_jwk_free. Returns k. */
+struct ck_jwk *ck_jwk_ref(struct ck_jwk *k);
 
 /* The RFC 7638 thumbprint, base64url of SHA-256 (43 characters);
  * borrowed, lives as long as k. */
