@@ -77,6 +77,11 @@ usage(FILE *f)
 	    "                      CERTKEEP_CERT_PEM, CERTKEEP_CHAIN_PEM, "
 	    "CERTKEEP_FULLCHAIN_PEM,\n"
 	    "                      CERTKEEP_SHA256 in its environment\n"
+	    "  --rollback CMD      command targets: run (CERTKEEP_PHASE="
+	    "rollback) when the\n"
+	    "                      reload fails or --verify sees another "
+	    "certificate, to put\n"
+	    "                      back what --command replaced\n"
 	    "  --force             deploy: also targets already current\n");
 }
 
@@ -107,7 +112,8 @@ target_add(struct ck_cli *cli, int argc, char **argv)
 	    {"sni", 1, NULL, 's'}, {"verify-timeout", 1, NULL, 'T'},
 	    {"p12", 1, NULL, 'p'}, {"password-file", 1, NULL, 'P'},
 	    {"legacy", 0, NULL, 'L'}, {"command", 1, NULL, 'x'},
-	    {"help", 0, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	    {"rollback", 1, NULL, 'R'}, {"help", 0, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
 	struct ck_target_conf c = {.mode = -1};
 	struct ck_store *st = NULL;
 	struct ck_err err = {0};
@@ -153,6 +159,7 @@ target_add(struct ck_cli *cli, int argc, char **argv)
 		case 'P': c.password_file = optarg; break;
 		case 'L': c.legacy = true; break;
 		case 'x': c.command = optarg; break;
+		case 'R': c.rollback = optarg; break;
 		case 'h': usage(stdout); return CK_EXIT_OK;
 		default: usage(stderr); return CK_EXIT_USAGE;
 		}

@@ -9,11 +9,13 @@
  *     --mark (deploy_one)--> deploying
  *   deploying
  *     --dp_fileset_commit fails (put back)--> failed
- *     --dp_command_run fails--> failed (a script cannot be undone)
+ *     --dp_command_run fails--> failed (the script reports what it did)
  *     --reload (dp_run) fails or hangs--> rollback
  *     --verify (dp_verify) sees another leaf--> rollback
  *     --otherwise--> deployed
  *   rollback (roll_back: dp_fileset_restore, reload again)--> rolled_back
+ *   rollback of a command target (cmd_roll_back: its --rollback script,
+ *     reload again)--> rolled_back, or failed without such a script
  *
  * A process killed in "deploying" leaves that state in the row; the
  * deploy job comes back after its lease and the next attempt completes.
@@ -40,8 +42,8 @@ void
 ck_target_conf_release(struct ck_target_conf *c)
 {
 	char **s[] = {&c->kind, &c->cert, &c->chain, &c->fullchain, &c->key,
-	    &c->p12, &c->password_file, &c->command, &c->owner, &c->group,
-	    &c->reload, &c->verify, &c->sni};
+	    &c->p12, &c->password_file, &c->command, &c->rollback, &c->owner,
+	    &c->group, &c->reload, &c->verify, &c->sni};
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
 		free(*s[i]);
 		*s[i] = NULL;
@@ -75,6 +77,7 @@ ck_target_conf_parse(const char *kind, const char *config,
 	c->password_file = jstr(o, "password_file");
 	c->legacy = json_is_true(json_object_get(o, "legacy"));
 	c->command = jstr(o, "command");
+	c->rollback = jstr(o, "rollback");
 	c->owner = jstr(o, "owner");
 	c->group = jstr(o, "group");
 	json_t *m = json_object_get(o, "mode");
@@ -98,8 +101,8 @@ ck_target_conf_json(const struct ck_target_conf *c, struct ck_buf *out)
 	} s[] = {{"cert", c->cert}, {"chain", c->chain},
 	    {"fullchain", c->fullchain}, {"key", c->key}, {"p12", c->p12},
 	    {"password_file", c->password_file}, {"command", c->command},
-	    {"owner", c->owner}, {"group", c->group}, {"reload", c->reload},
-	    {"verify", c->verify}, {"sni", c->sni}};
+	    {"rollback", c->rollback}, {"owner", c->owner}, {"group", c->group},
+	    {"reload", c->reload}, {"verify", c->verify}, {"sni", c->sni}};
 	char *txt;
 
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
@@ -179,6 +182,10 @@ check_conf(const struct ck_target_conf *c, bool local, struct ck_err *err)
 		return ck_err_set(err, CK_E_INVAL,
 		    "unknown target kind '%s' (file, pkcs12, command)",
 		    c->kind);
+	if (c->rollback != NULL && strcmp(c->kind, "command") != 0)
+		return ck_err_set(err, CK_E_INVAL,
+		    "--rollback is for command targets (files are put back "
+		    "by certkeep itself)");
 	if (c->mode > 0777)
 		return ck_err_set(err, CK_E_INVAL, "mode %o: at most 0777",
 		    (unsigned)c->mode);
@@ -434,6 +441,50 @@ reload(const struct ck_target_conf *c, const struct dp_material *m, int64_t id,
 	return r;
 }
 
+/* A command target's rollback script, then the reload again: certkeep
+ * does not hold what the command replaced (a load balancer's object, a
+ * key store entry), so the target's own script puts it back. */
+static void
+cmd_roll_back(const struct ck_target_conf *c, const struct dp_material *m,
+    int64_t id, const char *why, struct outcome *oc)
+{
+	struct ck_buf out = CK_BUF_INIT;
+	struct ck_err e2 = {0};
+	char e1[320], e2s[64], e3[96], *env[5];
+	int status = 0, r;
+
+	if (c->rollback == NULL) {
+		snprintf(oc->result, sizeof(oc->result),
+		    "%s (the command target has no --rollback: what the "
+		    "command installed stays)",
+		    why);
+		return;
+	}
+	snprintf(e1, sizeof(e1), "CERTKEEP_NAME=%s", m->name);
+	snprintf(e2s, sizeof(e2s), "CERTKEEP_TARGET_ID=%lld", (long long)id);
+	snprintf(e3, sizeof(e3), "CERTKEEP_SHA256=%s", m->sha256);
+	env[0] = e1, env[1] = e2s, env[2] = e3;
+	env[3] = (char *)"CERTKEEP_PHASE=rollback", env[4] = NULL;
+	r = dp_run(c->rollback, env, NULL, 0, c->timeout, &status, &out, &e2);
+	if (r == 0 && status != 0)
+		r = ck_err_set(&e2, CK_E_INVAL, "rollback '%.200s' exited %d",
+		    c->rollback, status);
+	add_output(oc, "rollback", &out);
+	ck_buf_release(&out);
+	if (r != 0) {
+		snprintf(oc->result, sizeof(oc->result), "%s; %s", why, e2.msg);
+		return;
+	}
+	oc->state = "rolled_back";
+	if (reload(c, m, id, "rollback", oc, &e2) != 0)
+		snprintf(oc->result, sizeof(oc->result),
+		    "%s; rolled back, but the reload after it failed: %s", why,
+		    e2.msg);
+	else
+		snprintf(oc->result, sizeof(oc->result), "%s; rolled back%s",
+		    why, c->reload ? " and reloaded" : "");
+}
+
 /* The previous files back, and the service reloaded onto them. */
 static void
 roll_back(const struct ck_target_conf *c, const struct dp_material *m,
@@ -524,7 +575,7 @@ deploy_one(struct ck_store *st, const struct dp_material *m,
 	}
 	if ((r = reload(c, m, t->id, "deploy", oc, &e)) != 0) {
 		if (is_cmd)
-			snprintf(oc->result, sizeof(oc->result), "%s", e.msg);
+			cmd_roll_back(c, m, t->id, e.msg, oc);
 		else
 			roll_back(c, m, t->id, &fs, e.msg, oc);
 		goto out;
@@ -532,16 +583,12 @@ deploy_one(struct ck_store *st, const struct dp_material *m,
 	if (c->verify != NULL &&
 	    (r = dp_verify(c->verify, c->sni ? c->sni : m->first_name,
 	         m->sha256, c->verify_timeout, seen, &e)) != 0) {
+		char why[sizeof(e.msg) + 16];
+		snprintf(why, sizeof(why), "verify: %s", e.msg);
 		if (is_cmd)
-			snprintf(oc->result, sizeof(oc->result),
-			    "verify: %s (a command target cannot be rolled "
-			    "back)",
-			    e.msg);
-		else {
-			char why[sizeof(e.msg) + 16];
-			snprintf(why, sizeof(why), "verify: %s", e.msg);
+			cmd_roll_back(c, m, t->id, why, oc);
+		else
 			roll_back(c, m, t->id, &fs, why, oc);
-		}
 		goto out;
 	}
 	oc->state = "deployed";

@@ -44,6 +44,10 @@ struct ck_target_conf {
 	char *p12, *password_file; /* pkcs12 */
 	bool legacy; /* pkcs12: 3DES and SHA-1 for old readers */
 	char *command; /* command */
+	/* command: run when a deployment must be taken back (the reload
+	 * failed, or the endpoint serves another certificate): certkeep does
+	 * not hold what the script replaced, the script does. NULL: none */
+	char *rollback;
 	char *owner, *group; /* NULL: the deploying user's */
 	int mode; /* -1: 0644 for certificates, 0600 for keys and bundles */
 	char *reload; /* NULL: none */

@@ -226,6 +226,33 @@ failed_ok app "$tc" "command"
 tget app "$tc" .last_result | grep -q "command exited 3" || fail "result: $(tget app "$tc" .last_result)"
 tget app "$tc" .last_output | grep -q "appliance said no" || fail "stderr not recorded"
 
+# a command whose reload fails is taken back by its --rollback script,
+# then reloaded again: rolled_back, both runs' output kept
+cat >up.sh <<'SH'
+#!/bin/sh
+cat >/dev/null
+echo "$CERTKEEP_SHA256" >"$(dirname "$0")/appliance"
+SH
+cat >down.sh <<'SH'
+#!/bin/sh
+echo "previous $CERTKEEP_PHASE" >"$(dirname "$0")/appliance"
+echo "rolled back on the appliance"
+SH
+chmod +x up.sh down.sh
+expect_status 0 ck manage target add app --kind command --command "$T/up.sh" \
+    --rollback "$T/down.sh" --reload 'echo "reload $CERTKEEP_PHASE"; [ "$CERTKEEP_PHASE" = rollback ]'
+tr=$(tid)
+expect_status 1 ck manage deploy app --target "$tr"
+expect_eq "$(tget app "$tr" .state)" "rolled_back" "command target with --rollback"
+expect_eq "$(cat appliance)" "previous rollback" "the rollback script's work"
+tget app "$tr" .last_output | grep -q "rolled back on the appliance" || fail "rollback output not recorded"
+tget app "$tr" .last_output | grep -q "reload rollback" || fail "no reload after the rollback"
+failed_ok app "$tr" "command rolled back"
+expect_status 0 ck manage target remove app "$tr"
+# --rollback belongs to command targets: files are put back by certkeep
+expect_status 2 ck manage target add app --kind file --cert "$T/x.pem" --rollback "$T/down.sh"
+expect_grep "for command targets" "$T/err"
+
 # the alert reaches the configured channels: a webhook on loopback gets
 # deploy_failed for a second failing target
 mkdir hook
@@ -261,4 +288,4 @@ cat hook/0*.json 2>/dev/null | jq -s -e --arg s "app:$tl" '[.. | objects | selec
 	{ cat hook/0*.json 2>/dev/null; fail "the webhook did not get the deploy_failed alert"; }
 cat hook/0*.json | grep -q "load balancer refused\|exited 4" || fail "the alert does not say why"
 ck audit verify >/dev/null || fail "audit chain"
-echo "ok: ENOTDIR, read-only, full disk, hung reload, kills mid-deploy, pkcs12 modern and legacy, command target"
+echo "ok: ENOTDIR, read-only, full disk, hung reload, kills mid-deploy, pkcs12 modern and legacy, command target and its rollback"

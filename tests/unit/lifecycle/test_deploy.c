@@ -5,7 +5,9 @@
  * restores them, sets owner and mode; PKCS#12 bundles open with their
  * password through OpenSSL, with modern or legacy algorithms; the process
  * runner records exit status and bounded output and kills a hung command
- * with its children at the timeout.
+ * with its children at the timeout; a command target whose reload fails
+ * runs its --rollback script and the reload again, and is failed without
+ * one.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -25,6 +27,7 @@
 
 #include "base/clock.h"
 #include "lifecycle/deploy_int.h"
+#include "x509/x509.h"
 
 static char dir[64];
 
@@ -403,4 +406,78 @@ Test(run, a_hung_command_is_killed_with_its_children)
 	usleep(100000);
 	cr_assert(!alive((pid_t)child), "the child survived");
 	ck_buf_release(&out);
+}
+
+/* ---- a command target taken back ---- */
+
+TestSuite(command, .init = mkdir_tmp, .fini = rm_tmp);
+
+/* Deploys a self-signed certificate to a command target with config. */
+static void
+deploy_cmd(const char *config, struct ck_deploy_result *res)
+{
+	struct dp_material m = {0};
+	struct ck_buf leaf = CK_BUF_INIT;
+	struct ck_err err = {0};
+
+	self_signed(&m);
+	ck_pem_encode("CERTIFICATE", (const uint8_t *)m.leaf_der.p,
+	    m.leaf_der.len, &leaf);
+	struct ck_deploy_local d = {.name = "cmd",
+	    .target_id = 9,
+	    .kind = "command",
+	    .config = config,
+	    .leaf_pem = leaf.p,
+	    .chain_pem = "",
+	    .key_pem = m.key_pem.p,
+	    .key_len = m.key_pem.len,
+	    .first_name = "p12.test"};
+	cr_assert_eq(ck_deploy_local(&d, res, &err), 0, "%s", err.msg);
+	ck_buf_release(&leaf);
+	dp_material_release(&m);
+}
+
+Test(command, rollback_runs_when_the_reload_fails)
+{
+	struct ck_deploy_result res;
+	char config[1024], want[128];
+
+	snprintf(config, sizeof(config),
+	    "{\"command\":\"cat >/dev/null; echo $CERTKEEP_SHA256 > %s/cur\","
+	    "\"reload\":\"echo reload-$CERTKEEP_PHASE >> %s/log; "
+	    "test $CERTKEEP_PHASE = rollback\","
+	    "\"rollback\":\"echo $CERTKEEP_PHASE $CERTKEEP_TARGET_ID > "
+	    "%s/rb; echo old > %s/cur; echo put back\"}",
+	    dir, dir, dir, dir);
+	deploy_cmd(config, &res);
+	cr_assert_str_eq(res.state, "rolled_back", "%s", res.result);
+	cr_assert_str_eq(get("rb"), "rollback 9\n");
+	cr_assert_str_eq(get("cur"), "old\n");
+	/* the reload ran for the deployment, then again after the rollback */
+	cr_assert_str_eq(get("log"), "reload-deploy\nreload-rollback\n");
+	snprintf(want, sizeof(want), "[rollback]\nput back\n");
+	cr_assert(res.output.len > 0 && strstr(res.output.p, want) != NULL);
+	ck_buf_release(&res.output);
+}
+
+Test(command, without_rollback_or_when_it_fails_the_target_failed)
+{
+	struct ck_deploy_result res;
+	char config[512];
+
+	deploy_cmd(
+	    "{\"command\":\"cat >/dev/null\",\"reload\":\"exit 3\"}", &res);
+	cr_assert_str_eq(res.state, "failed");
+	cr_assert_not_null(
+	    strstr(res.result, "no --rollback"), "%s", res.result);
+	ck_buf_release(&res.output);
+
+	snprintf(config, sizeof(config),
+	    "{\"command\":\"cat >/dev/null\",\"reload\":\"exit 3\","
+	    "\"rollback\":\"echo no >&2; exit 4\"}");
+	deploy_cmd(config, &res);
+	cr_assert_str_eq(res.state, "failed");
+	cr_assert_not_null(strstr(res.result, "exited 4"), "%s", res.result);
+	cr_assert(res.output.len > 0 && strstr(res.output.p, "no") != NULL);
+	ck_buf_release(&res.output);
 }
