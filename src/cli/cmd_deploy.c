@@ -202,9 +202,9 @@ short_hash(const char *h)
  * current certificate. Each place is one JSON object (or one line). */
 static void
 observed(struct show *sh, const struct ck_target_row *t,
-    const struct ck_target_conf *c, bool *drift)
+    const struct ck_target_conf *c, const char *agent, bool *drift)
 {
-	char places[6][600];
+	char places[6][700];
 	size_t n = 0;
 	const char *files[] = {c->cert, c->fullchain, c->p12};
 	bool first = true;
@@ -215,10 +215,13 @@ observed(struct show *sh, const struct ck_target_row *t,
 			    c->verify, c->sni);
 		snprintf(places[n++], sizeof(places[0]), "%s", c->verify);
 	}
+	/* an agent's files are seen by its own scans, reported as
+	 * agent:HOST:PATH#n */
 	for (size_t i = 0; i < 3; i++)
 		if (files[i] != NULL)
-			snprintf(
-			    places[n++], sizeof(places[0]), "%s#1", files[i]);
+			snprintf(places[n++], sizeof(places[0]), "%s%s%s%s#1",
+			    agent[0] ? "agent:" : "", agent,
+			    agent[0] ? ":" : "", files[i]);
 	if (sh->json)
 		ck_buf_adds(&sh->out, ",\"observed\":[");
 	for (size_t i = 0; i < n; i++) {
@@ -319,7 +322,7 @@ show_target(void *ctx, const struct ck_target_row *t)
 		if (t->last_attempt)
 			ck_json_kv_time(
 			    &sh->out, &f, "last_attempt", t->last_attempt);
-		observed(sh, t, &c, &drift);
+		observed(sh, t, &c, host, &drift);
 		ck_json_kv_bool(&sh->out, &f, "drift", drift);
 		ck_buf_addc(&sh->out, '}');
 	} else {
@@ -331,7 +334,7 @@ show_target(void *ctx, const struct ck_target_row *t)
 		if (t->last_result[0])
 			ck_buf_printf(
 			    &sh->out, "    last: %s\n", t->last_result);
-		observed(sh, t, &c, &drift);
+		observed(sh, t, &c, host, &drift);
 	}
 	if (drift)
 		sh->drift++;

@@ -583,7 +583,9 @@ ck_agent_report_scan(struct ck_store *st, const char *host, const char *json,
 	json_t *root, *items;
 	json_error_t je;
 	size_t i, cnt = 0;
-	int r = 0;
+	const char *prev = NULL;
+	int64_t scan_id = 0;
+	int r = 0, nth = 0;
 
 	*n = 0;
 	root = json_loads(json, 0, &je);
@@ -622,6 +624,15 @@ ck_agent_report_scan(struct ck_store *st, const char *host, const char *json,
 	    detail, sizeof(detail), "%zu certificates found on %s", cnt, host);
 	if ((r = ck_store_begin(st, err)) != 0)
 		goto out;
+	/* Also a finished files scan whose places are the agent's
+	 * "agent:HOST:PATH#n" (n-th certificate of the file, as `scan files`
+	 * numbers them): deploy status reads drift of agents' targets there. */
+	{
+		char scope[CK_AGENT_HOST_MAX + 8];
+		snprintf(scope, sizeof(scope), "agent:%s", host);
+		r = ck_store_scan_begin(
+		    st, "files", scope, actor, now, &scan_id, err);
+	}
 	for (i = 0; i < cnt && r == 0; i++) {
 		const char *path = json_string_value(
 		    json_object_get(json_array_get(items, i), "path"));
@@ -629,12 +640,23 @@ ck_agent_report_scan(struct ck_store *st, const char *host, const char *json,
 		int64_t id;
 		bool is_new;
 
+		nth = prev != NULL && strcmp(prev, path) == 0 ? nth + 1 : 1;
+		prev = path;
 		ck_buf_printf(&place, "agent:%s:%s", host, path);
 		if ((r = ck_store_cert_put(
 		         st, certs[i], now, &id, &is_new, err)) == 0)
 			r = ck_store_location_put(
 			    st, id, "agent", place.p, now, err);
+		ck_buf_printf(&place, "#%d", nth);
+		if (r == 0)
+			r = ck_store_scan_result(
+			    st, scan_id, place.p, id, "ok", err);
 		ck_buf_release(&place);
+	}
+	if (r == 0) {
+		char counts[64];
+		snprintf(counts, sizeof(counts), "{\"certs\":%zu}", cnt);
+		r = ck_store_scan_finish(st, scan_id, now, counts, err);
 	}
 	if (r == 0)
 		r = ck_store_event_add(

@@ -116,6 +116,30 @@ wait_for 10 "the scan report" sh -c "\"$CERTKEEP\" show $SCANNED --json >/dev/nu
 ck show "$SCANNED" --json | jq -e --arg p "agent:host1:$T/agent/scan/other.pem" \
 	'[.locations[] | select(.kind == "agent" and .place == $p)] | length == 1' >/dev/null ||
 	{ ck show "$SCANNED" --json; fail "scan location"; }
+# (d) drift of an agent's target, from the agent's scan reports (sent
+# here with curl and the agent's client certificate, as the agent sends
+# them): the leaf deployed at web1.pem#1 is current; another there is drift
+report() {
+	p=$1
+	shift
+	items=""
+	for c in "$@"; do
+		d=$(openssl x509 -in "$c" -outform DER | base64 -w0)
+		items="$items${items:+,}{\"path\":\"$p\",\"der\":\"$d\"}"
+	done
+	curl -sf --cacert "$T/root.pem" --cert agent/state/agent.pem --key agent/state/agent.pem \
+		-H 'Content-Type: application/json' -d "{\"items\":[$items]}" \
+		"https://localhost:$SP/api/v1/agent/scan" >/dev/null || fail "scan report refused"
+}
+W1=$T/agent/www/web1.pem
+report "$W1" "$W1"
+expect_eq "$(tstate web1 .drift)" false "web1: drift after a scan that saw it"
+expect_eq "$(tstate web1 '.observed[0].place')" "agent:host1:$W1#1" "web1: the place observed"
+expect_eq "$(tstate web1 '.observed[0].current')" true "web1: the leaf seen is current"
+report "$W1" agent/scan/other.pem
+expect_eq "$(tstate web1 .drift)" true "web1: another certificate in its file"
+expect_eq "$(tstate web1 '.observed[0].sha256')" "$SCANNED" "web1: what the scan saw"
+ck deploy status | grep -q "1 with drift" || { ck deploy status; fail "drift not counted"; }
 ck audit list --json | jq -e '[.[] | select(.action == "agent.enrol")] | length == 1' >/dev/null || fail "enrol event"
 ck audit list --json | jq -e '[.[] | select(.action == "deploy.ok" and .actor == "agent:host1")] | length == 2' >/dev/null ||
 	fail "deploy events"
@@ -150,4 +174,4 @@ ck audit verify >/dev/null || fail "audit chain"
 grep -q "client certificate enrolled" "$T/agent.log" || fail "agent log"
 ! grep -qE 'ERROR: (Leak|Address)Sanitizer|runtime error' "$T/agent.log" "$T/err" ||
 	{ cat "$T/agent.log" "$T/err" >&2; fail "sanitizer report from the agent"; }
-echo "ok: agent enrolled, made two keys, deployed two certificates across a server SIGKILL; server view matches; no key on the server; scan reported"
+echo "ok: agent enrolled, made two keys, deployed two certificates across a server SIGKILL; server view matches; no key on the server; scan reported; drift of its targets"
