@@ -12,6 +12,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "base/clock.h"
@@ -107,6 +108,9 @@ struct ca_ids {
 	int64_t cert_id;
 	struct ck_buf name; /* DER */
 	struct ck_buf key; /* subjectPublicKey bits */
+	/* their SHA-1, what RFC 5019 CertIDs carry: hashed once, not for
+	 * every request and every CA */
+	uint8_t name_sha1[20], key_sha1[20];
 };
 
 #define MAX_IDS 64
@@ -170,6 +174,7 @@ struct ca_entry {
 	char *name;
 	struct ck_buf sealed; /* the CA's key, sealed: which CA this is */
 	struct ck_buf name_der, key;
+	uint8_t name_sha1[20], key_sha1[20];
 	bool ok; /* false when its certificate could not be read */
 };
 struct cas {
@@ -192,6 +197,8 @@ ids_find(const struct ck_ca_row *ca, struct ca_entry *e)
 			continue;
 		ck_buf_add(&e->name_der, m->name.p, m->name.len);
 		ck_buf_add(&e->key, m->key.p, m->key.len);
+		memcpy(e->name_sha1, m->name_sha1, 20);
+		memcpy(e->key_sha1, m->key_sha1, 20);
 		found = true;
 	}
 	pthread_mutex_unlock(&ids_lock);
@@ -212,6 +219,8 @@ ids_add(const struct ck_ca_row *ca, const struct ca_entry *e)
 	m->cert_id = ca->cert_id;
 	ck_buf_add(&m->name, e->name_der.p, e->name_der.len);
 	ck_buf_add(&m->key, e->key.p, e->key.len);
+	memcpy(m->name_sha1, e->name_sha1, 20);
+	memcpy(m->key_sha1, e->key_sha1, 20);
 	pthread_mutex_unlock(&ids_lock);
 }
 
@@ -245,6 +254,8 @@ on_ca(void *ctx, const struct ck_ca_row *ca)
 		if (len > 0 && k != NULL) {
 			ck_buf_add(&e->name_der, der, (size_t)len);
 			ck_buf_add(&e->key, k->data, (size_t)k->length);
+			SHA1(der, (size_t)len, e->name_sha1);
+			SHA1(k->data, (size_t)k->length, e->key_sha1);
 			e->ok = true;
 			ids_add(ca, e);
 		}
@@ -291,6 +302,18 @@ match_ca(struct cas *c, OCSP_CERTID *cid)
 	OCSP_id_get0_info(&name_hash, &md_obj, &key_hash, NULL, cid);
 	if ((md = EVP_get_digestbyobj(md_obj)) == NULL)
 		return NULL;
+	if (EVP_MD_get_type(md) == NID_sha1) {
+		if (name_hash == NULL || key_hash == NULL ||
+		    name_hash->length != 20 || key_hash->length != 20)
+			return NULL;
+		for (int i = 0; i < c->n; i++)
+			if (c->v[i].ok &&
+			    memcmp(c->v[i].name_sha1, name_hash->data, 20) ==
+			        0 &&
+			    memcmp(c->v[i].key_sha1, key_hash->data, 20) == 0)
+				return &c->v[i];
+		return NULL;
+	}
 	for (int i = 0; i < c->n; i++)
 		if (c->v[i].ok && hash_is(md, &c->v[i].name_der, name_hash) &&
 		    hash_is(md, &c->v[i].key, key_hash))
