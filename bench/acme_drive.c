@@ -1,7 +1,7 @@
 /*
  * bench/acme-drive: complete ACME orders per second against one server,
  * driven by certkeep's own ACME client (the "acme" issuer connector that
- * renewals use), for bench/acme.sh with DRIVER=c. A client that costs
+ * renewals use), for bench/acme.sh with CLIENT=c. A client that costs
  * little CPU per order, so that on 2 shared cores the server's own cost
  * shows, where npm acme-client (acme_drive.js) bounds both columns.
  *
@@ -151,6 +151,10 @@ make_csr(const char *name, uint8_t **der, int *len)
 
 	snprintf(san, sizeof(san), "DNS:%s", name);
 	e = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san);
+	if (exts == NULL || e == NULL) {
+		X509_EXTENSION_free(e);
+		e = NULL;
+	}
 	ok = k && q && sub && exts && e &&
 	    X509_NAME_add_entry_by_txt(sub, "CN", MBSTRING_ASC,
 	        (const unsigned char *)name, -1, -1, 0) &&
@@ -244,8 +248,12 @@ loop(void *arg)
 		uint64_t t0 = ck_mono_ns(), t1;
 		snprintf(name, sizeof(name), "c%ld-%ld-%ld.acme.bench.test", id,
 		    seq, (long)getpid());
-		if (order(&d, name) != 0)
+		if (order(&d, name) != 0) {
+			/* a server that is down is not hammered */
+			struct timespec pause = {0, 100000000};
+			nanosleep(&pause, NULL);
 			continue;
+		}
 		t1 = ck_mono_ns();
 		if (t1 >= t_from && t1 < t_to) {
 			pthread_mutex_lock(&mu);
@@ -281,7 +289,7 @@ pid_cpu(const char *pid)
 	        "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
 	        &st) != 2)
 		return 0;
-	return (double)(ut + st) / 100.0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static double
@@ -310,7 +318,8 @@ all_cpu(void)
 		v[0] = 0;
 	fclose(f);
 	/* busy: all but idle (3) and iowait (4) */
-	return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / 100.0;
+	return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) /
+	    (double)sysconf(_SC_CLK_TCK);
 }
 
 static int

@@ -35,6 +35,8 @@
 
 /* Bounds on what an agent may send. */
 #define CK_AGENT_SCAN_MAX_ITEMS 500 /* certificates per scan report */
+/* An agent's scan reports are kept this long (seconds) for drift. */
+#define CK_AGENT_SCAN_KEEP (30 * 86400)
 #define CK_AGENT_RESULTS_MAX 64 /* target results per deploy report */
 
 /* True for a host name an agent may have: 1-253 of [A-Za-z0-9.-],

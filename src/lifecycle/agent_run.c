@@ -567,9 +567,13 @@ scan(struct agent *a, int64_t now, struct ck_err *err)
 		struct scan_send s = {a, CK_BUF_INIT, 0, NULL, 0, err};
 		for (size_t i = 0; i < res.n_cert && r == 0; i++) {
 			s.path = res.cert_v[i].path;
+			/* 200 a report, but a file whole in one: the server
+			 * numbers a file's certificates within a report */
+			bool file_ends = i + 1 == res.n_cert ||
+			    strcmp(res.cert_v[i + 1].path, s.path) != 0;
 			if ((r = ck_store_cert_get(st, res.cert_v[i].id,
 			         scan_item, &s, err)) == 0 &&
-			    s.n >= 200)
+			    s.n >= 200 && file_ends)
 				r = send_items(&s);
 		}
 		if (r == 0)

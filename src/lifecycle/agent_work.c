@@ -498,7 +498,7 @@ ck_agent_report_deploy(struct ck_store *st, const char *host, const char *name,
 		    json_string_value(json_object_get(o, "output"));
 		if ((result && strlen(result) > 1024) ||
 		    (output &&
-		        strlen(output) > 2 * CK_DEPLOY_OUTPUT_MAX + 64)) {
+		        strlen(output) > 4 * CK_DEPLOY_OUTPUT_MAX + 64)) {
 			r = ck_err_set(err, CK_E_TOO_LARGE,
 			    "report: target %lld: result or output too long",
 			    (long long)id);
@@ -583,7 +583,7 @@ ck_agent_report_scan(struct ck_store *st, const char *host, const char *json,
 	json_t *root, *items;
 	json_error_t je;
 	size_t i, cnt = 0;
-	const char *prev = NULL;
+	char scope[CK_AGENT_HOST_MAX + 8];
 	int64_t scan_id = 0;
 	int r = 0, nth = 0;
 
@@ -627,12 +627,8 @@ ck_agent_report_scan(struct ck_store *st, const char *host, const char *json,
 	/* Also a finished files scan whose places are the agent's
 	 * "agent:HOST:PATH#n" (n-th certificate of the file, as `scan files`
 	 * numbers them): deploy status reads drift of agents' targets there. */
-	{
-		char scope[CK_AGENT_HOST_MAX + 8];
-		snprintf(scope, sizeof(scope), "agent:%s", host);
-		r = ck_store_scan_begin(
-		    st, "files", scope, actor, now, &scan_id, err);
-	}
+	snprintf(scope, sizeof(scope), "agent:%s", host);
+	r = ck_store_scan_begin(st, "files", scope, actor, now, &scan_id, err);
 	for (i = 0; i < cnt && r == 0; i++) {
 		const char *path = json_string_value(
 		    json_object_get(json_array_get(items, i), "path"));
@@ -640,8 +636,14 @@ ck_agent_report_scan(struct ck_store *st, const char *host, const char *json,
 		int64_t id;
 		bool is_new;
 
-		nth = prev != NULL && strcmp(prev, path) == 0 ? nth + 1 : 1;
-		prev = path;
+		/* n-th certificate of its file in this report (a report
+		 * holds whole files: the agent never splits one) */
+		nth = 1;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(json_string_value(json_object_get(
+			               json_array_get(items, k), "path")),
+			        path) == 0)
+				nth++;
 		ck_buf_printf(&place, "agent:%s:%s", host, path);
 		if ((r = ck_store_cert_put(
 		         st, certs[i], now, &id, &is_new, err)) == 0)
@@ -658,6 +660,11 @@ ck_agent_report_scan(struct ck_store *st, const char *host, const char *json,
 		snprintf(counts, sizeof(counts), "{\"certs\":%zu}", cnt);
 		r = ck_store_scan_finish(st, scan_id, now, counts, err);
 	}
+	/* an agent reports every hour: its reports older than a month are
+	 * superseded by newer ones, or were of files that are gone */
+	if (r == 0)
+		r = ck_store_scan_prune(
+		    st, "files", scope, now - CK_AGENT_SCAN_KEEP, scan_id, err);
 	if (r == 0)
 		r = ck_store_event_add(
 		    st, actor, "agent.scan", host, detail, err);

@@ -15,7 +15,8 @@
  *     --otherwise--> deployed
  *   rollback (roll_back: dp_fileset_restore, reload again)--> rolled_back
  *   rollback of a command target (cmd_roll_back: its --rollback script,
- *     reload again)--> rolled_back, or failed without such a script
+ *     reload again)--> rolled_back; failed without such a script or
+ *     when it fails
  *
  * A process killed in "deploying" leaves that state in the row; the
  * deploy job comes back after its lease and the next attempt completes.
@@ -407,8 +408,10 @@ add_output(struct outcome *oc, const char *label, const struct ck_buf *b)
 {
 	if (b->len == 0)
 		return;
-	if (oc->output.len + b->len > 2 * CK_DEPLOY_OUTPUT_MAX)
-		return; /* two runs (reload, its rollback) are kept at most */
+	/* four runs at most: the command, the reload, the rollback, the
+	 * reload after it */
+	if (oc->output.len + b->len > 4 * CK_DEPLOY_OUTPUT_MAX)
+		return;
 	ck_buf_printf(&oc->output, "[%s]\n", label);
 	ck_buf_add(&oc->output, b->p, b->len);
 	if (b->p[b->len - 1] != '\n')
@@ -435,8 +438,9 @@ reload(const struct ck_target_conf *c, const struct dp_material *m, int64_t id,
 	if (r == 0 && status != 0)
 		r = ck_err_set(err, CK_E_INVAL, "reload '%.200s' exited %d",
 		    c->reload, status);
-	add_output(
-	    oc, phase[0] == 'd' ? "reload" : "reload after restore", &out);
+	add_output(oc,
+	    strcmp(phase, "deploy") == 0 ? "reload" : "reload after rollback",
+	    &out);
 	ck_buf_release(&out);
 	return r;
 }

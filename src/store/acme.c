@@ -64,7 +64,8 @@ write1(
 }
 
 /* Steps a read expected to give one row: 0 with the row ready,
- * CK_E_NOTFOUND, or a DB error (q is finalized on error). */
+ * CK_E_NOTFOUND, or a DB error (q is handed back with stmt_sql_done on
+ * error). */
 static int
 read1(
     struct ck_store *st, sqlite3_stmt *q, const char *what, struct ck_err *err)

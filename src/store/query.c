@@ -430,6 +430,8 @@ int
 ck_store_cert_signed_by(
     struct ck_store *st, int64_t id, int64_t issuer_id, struct ck_err *err)
 {
+	if (issuer_id <= 0)
+		return ck_err_set(err, CK_E_INVAL, "link: no issuer");
 	return set_link(st, id, 1, issuer_id, err);
 }
 

@@ -107,6 +107,34 @@ ck_store_scan_finish(struct ck_store *st, int64_t scan_id, int64_t finished,
 	return r;
 }
 
+int
+ck_store_scan_prune(struct ck_store *st, const char *kind, const char *scope,
+    int64_t before, int64_t keep, struct ck_err *err)
+{
+	static const char *const sql[] = {
+	    "DELETE FROM scan_results WHERE scan_id IN (SELECT id FROM scans "
+	    "WHERE kind = ?1 AND scope = ?2 AND started < ?3 AND id <> ?4 "
+	    "AND finished IS NOT NULL)",
+	    "DELETE FROM scans WHERE kind = ?1 AND scope = ?2 AND started < ?3 "
+	    "AND id <> ?4 AND finished IS NOT NULL"};
+	sqlite3_stmt *q;
+	int r = 0;
+
+	if (!st->in_tx)
+		CK_BUG("scan_prune outside a transaction");
+	for (size_t i = 0; i < 2 && r == 0; i++) {
+		if ((r = run(st, sql[i], &q, err)) != 0)
+			return r;
+		sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, scope, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, before);
+		sqlite3_bind_int64(q, 4, keep);
+		r = step_write(st, q, err, "scans");
+		sqlite3_finalize(q);
+	}
+	return r;
+}
+
 /* cur and old are read through scan_results' primary key (scan_id,
  * place) rather than as CTEs: SQLite materialises a CTE used twice, and
  * probing it row by row made a diff of n places cost n^2. */

@@ -393,6 +393,15 @@ int ck_store_scan_result_ssh(struct ck_store *st, int64_t scan_id,
 int ck_store_scan_finish(struct ck_store *st, int64_t scan_id, int64_t finished,
     const char *counts, struct ck_err *err);
 
+/*
+ * Deletes the finished scans of kind and scope started before before, with
+ * their results, except scan keep: for sources that record a scan again
+ * and again (an agent's hourly reports), whose newer scans say the same.
+ * Inside a transaction.
+ */
+int ck_store_scan_prune(struct ck_store *st, const char *kind,
+    const char *scope, int64_t before, int64_t keep, struct ck_err *err);
+
 /* One difference from the previous scan of the same kind and scope. */
 struct ck_scan_change {
 	const char *change; /* new, replaced, gone, expired, expiring */

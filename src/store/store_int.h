@@ -185,8 +185,9 @@ int step_write(
  * the key of a cache of prepared statements per handle, so that a
  * statement run on every request (the ACME server's) is parsed once, not
  * each time. Comes back reset and without bindings; when the cached one
- * is in use further up, or the cache is full, a new one is prepared for
- * this use. Always paired with stmt_sql_done(). NULL on error.
+ * is in use further up, another is prepared (and kept in a free slot
+ * too; finalized after use when there is none). Always paired with
+ * stmt_sql_done(). NULL on error.
  */
 sqlite3_stmt *stmt_sql(
     struct ck_store *st, const char *sql, const char *what, struct ck_err *err);

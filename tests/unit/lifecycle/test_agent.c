@@ -6,13 +6,17 @@
  * the check; an agent gets and reports only its own host's certificates
  * and nothing changes when it asks for another's; the renewer leaves
  * agent-held certificates alone; a bundle file splits into key, leaf and
- * chain.
+ * chain; a scan report numbers each file's certificates (PATH#n, for
+ * drift) and drops the host's reports older than a month.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "base/clock.h"
 #include "base/mem.h"
@@ -426,4 +430,91 @@ Test(agent, a_bundle_splits_into_key_leaf_and_chain)
 	ck_buf_release_secret(&key);
 	ck_buf_release_secret(&pem);
 	ck_buf_release(&chain);
+}
+
+/* A self-signed certificate for cn as DER in b64 (base64), its SHA-256
+ * hex in sha. */
+static void
+scan_cert(const char *cn, struct ck_buf *b64, char sha[65])
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	unsigned char *der = NULL;
+	uint8_t h[32];
+	int len;
+
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_set_pubkey(x, k);
+	X509_sign(x, k, EVP_sha256());
+	len = i2d_X509(x, &der);
+	ck_base64_encode(der, (size_t)len, b64);
+	ck_sha256(der, (size_t)len, h);
+	for (int i = 0; i < 32; i++)
+		snprintf(sha + 2 * i, 3, "%02x", h[i]);
+	OPENSSL_free(der);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
+static void
+seen(const char *place, const char *want_sha)
+{
+	char sha[65], status[32];
+	int64_t id, at;
+	bool found;
+
+	cr_assert_eq(
+	    ck_store_place_seen(st, place, &found, &id, sha, &at, status, NULL),
+	    0);
+	if (want_sha == NULL) {
+		cr_assert(!found, "%s still seen", place);
+		return;
+	}
+	cr_assert(found, "%s not seen", place);
+	cr_assert_str_eq(sha, want_sha, "%s", place);
+}
+
+Test(agent, scan_reports_number_each_files_certificates_and_expire)
+{
+	struct ck_buf c[4] = {
+	    CK_BUF_INIT, CK_BUF_INIT, CK_BUF_INIT, CK_BUF_INIT};
+	struct ck_buf rep = CK_BUF_INIT;
+	struct ck_err err = {0};
+	char sha[4][65];
+	int64_t n, now = ck_now();
+
+	for (int i = 0; i < 4; i++)
+		scan_cert(i == 3 ? "old.test" : "a.test", &c[i], sha[i]);
+	/* a month and more ago: a file since gone */
+	ck_buf_printf(&rep,
+	    "{\"items\":[{\"path\":\"/old.pem\",\"der\":\"%s\"}]}", c[3].p);
+	cr_assert_eq(ck_agent_report_scan(st, "h1", rep.p,
+	                 now - CK_AGENT_SCAN_KEEP - 60, &n, &err),
+	    0, "%s", err.msg);
+	seen("agent:h1:/old.pem#1", sha[3]);
+	/* a file's certificates are numbered in file order, even when
+	 * another file's come between */
+	ck_buf_reset(&rep);
+	ck_buf_printf(&rep,
+	    "{\"items\":[{\"path\":\"/a.pem\",\"der\":\"%s\"},"
+	    "{\"path\":\"/b.pem\",\"der\":\"%s\"},"
+	    "{\"path\":\"/a.pem\",\"der\":\"%s\"}]}",
+	    c[0].p, c[1].p, c[2].p);
+	cr_assert_eq(ck_agent_report_scan(st, "h1", rep.p, now, &n, &err), 0,
+	    "%s", err.msg);
+	cr_assert_eq(n, 3);
+	seen("agent:h1:/a.pem#1", sha[0]);
+	seen("agent:h1:/a.pem#2", sha[2]);
+	seen("agent:h1:/b.pem#1", sha[1]);
+	/* the old report was dropped when this one came */
+	seen("agent:h1:/old.pem#1", NULL);
+	for (int i = 0; i < 4; i++)
+		ck_buf_release(&c[i]);
+	ck_buf_release(&rep);
 }
